@@ -1,0 +1,9 @@
+import 'reflect-metadata';
+import { loadConfigOrExit } from '../../libs/bosun/src/config/config.js';
+import { createLogger } from '../../libs/bosun/src/logging/logger.js';
+import { runApp } from '../../libs/bosun/src/runtime/run-app.js';
+import { SchedulerAppModule } from './app.module.js';
+
+const config = loadConfigOrExit({ requireDatabaseUrl: true });
+const logger = createLogger({ level: config.logLevel, instanceId: config.instanceId, role: 'scheduler' });
+await runApp(SchedulerAppModule.register(config, logger), config, logger);

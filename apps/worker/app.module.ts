@@ -1,0 +1,30 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import type { Logger } from 'pino';
+import type { BosunConfig } from '../../libs/bosun/src/config/config.js';
+import { BosunHealthModule } from '../../libs/bosun/src/health/health.module.js';
+import { BosunModule } from '../../libs/bosun/src/module/bosun.module.js';
+import { ExamplesModule } from '../../libs/examples/src/examples.module.js';
+
+/** The worker app: a thin root over the library with role 'worker'. */
+@Module({})
+export class WorkerAppModule {
+  static register(config: BosunConfig, logger: Logger): DynamicModule {
+    return {
+      module: WorkerAppModule,
+      imports: [
+        BosunModule.forRoot({
+          connectionString: config.databaseUrl!,
+          role: 'worker',
+          instanceId: config.instanceId,
+          poolMax: config.dbPoolMax,
+          drainTimeoutSeconds: config.drainTimeoutSeconds,
+          leaseSeconds: config.leaseSeconds,
+          queueFilter: config.queues,
+          logger,
+        }),
+        BosunHealthModule,
+        ExamplesModule,
+      ],
+    };
+  }
+}

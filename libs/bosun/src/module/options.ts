@@ -1,0 +1,60 @@
+import type { Logger } from 'pino';
+import type { QueueDefinition } from '../queues/define-queue.js';
+
+export const BOSUN_ROLES = ['scheduler', 'worker', 'client'] as const;
+export type BosunRole = (typeof BOSUN_ROLES)[number];
+
+export interface BosunModuleOptions {
+  connectionString: string;
+  /** scheduler: leader election, schedules, maintenance; worker: runs processors; client: only sends. */
+  role: BosunRole;
+  /** Queues declared for the whole app; feature modules add theirs with BosunModule.forFeature. */
+  queues?: QueueDefinition<any>[];
+  /** Shown in logs, metrics and leadership; defaults to the host name. */
+  instanceId?: string;
+  /** Connections pg-boss may open in this process (bosun's own pool adds up to 4). */
+  poolMax?: number;
+  /** Run `bosun migrate` at start: handy in development and tests, off in production (a Job does it). */
+  migrate?: boolean;
+  /** Worker role: serve only these queues (BOSUN_QUEUES). */
+  queueFilter?: string[];
+  /** Seconds in-flight jobs get to finish on SIGTERM before they are aborted and released for retry. */
+  drainTimeoutSeconds?: number;
+  /** Scheduler role: seconds after which a silent leader loses its lock. */
+  leaseSeconds?: number;
+  logger?: Logger;
+}
+
+export const BOSUN_OPTIONS = Symbol('BOSUN_OPTIONS');
+export const BOSUN_LOGGER = Symbol('BOSUN_LOGGER');
+
+export const OPTION_DEFAULTS = {
+  poolMax: 10,
+  drainTimeoutSeconds: 25,
+  leaseSeconds: 10,
+  /** How long a send waits for pg-boss to finish starting before it gives up with the reason. */
+  startWaitMs: 30_000,
+  /** How often a process whose schema is behind checks again. */
+  schemaRetryMs: 2_000,
+};
+
+export class BosunOptionsError extends Error {
+  constructor(message: string, readonly field: string) {
+    super(message);
+    this.name = 'BosunOptionsError';
+  }
+}
+
+export function validateModuleOptions(o: BosunModuleOptions): BosunModuleOptions {
+  if (!o || typeof o !== 'object') throw new BosunOptionsError('BosunModule options must be an object', '(options)');
+  if (typeof o.connectionString !== 'string' || !/^postgres(ql)?:\/\//.test(o.connectionString)) {
+    throw new BosunOptionsError('BosunModule option connectionString must be a postgres:// connection string', 'connectionString');
+  }
+  if (!(BOSUN_ROLES as readonly string[]).includes(o.role)) {
+    throw new BosunOptionsError(`BosunModule option role must be one of ${BOSUN_ROLES.join(', ')}, got ${JSON.stringify(o.role)}`, 'role');
+  }
+  if (o.poolMax !== undefined && (!Number.isInteger(o.poolMax) || o.poolMax < 2)) {
+    throw new BosunOptionsError(`BosunModule option poolMax must be an integer >= 2, got ${JSON.stringify(o.poolMax)}`, 'poolMax');
+  }
+  return o;
+}

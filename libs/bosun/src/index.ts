@@ -13,6 +13,7 @@ export { createPool, withTransaction, type Pool, type PoolClient, type Queryable
 export { checkSchema, migrate, type MigrateResult, type SchemaStatus } from './db/migrate.js';
 export { ConfigError, CONFIG_DEFAULTS, loadConfig, loadConfigOrExit, type BosunConfig, type LogLevel } from './config/config.js';
 export { createLogger, PinoNestLogger, type Logger } from './logging/logger.js';
+export { BosunEvents, type BosunEventMap } from './runtime/events.js';
 export { Lifecycle, type DrainParticipant, type Phase } from './runtime/lifecycle.js';
 export { runApp } from './runtime/run-app.js';
 export { BosunHealthIndicators } from './health/indicators.js';

@@ -33,6 +33,7 @@ export class BossService implements OnApplicationBootstrap, OnApplicationShutdow
   private stopped = false;
   private readonly startedListeners: Array<(error?: Error) => void> = [];
   private started = false;
+  private fatalError?: Error;
 
   constructor(
     @Inject(BOSUN_OPTIONS) private readonly options: BosunModuleOptions,
@@ -71,8 +72,11 @@ export class BossService implements OnApplicationBootstrap, OnApplicationShutdow
       } catch (error) {
         if (this.stopped) return;
         if (error instanceof QueueDeclarationError) {
+          // A declaration that contradicts the database will not fix itself: report it and stay unstarted.
+          this.fatalError = error;
           this.lifecycle.startupProblem = error.message;
           this.logger.error(error.message);
+          for (const listener of this.startedListeners.splice(0)) listener(error);
           throw error;
         }
         this.lifecycle.startupProblem = `pg-boss did not start: ${(error as Error).message}`;
@@ -111,6 +115,7 @@ export class BossService implements OnApplicationBootstrap, OnApplicationShutdow
   /** Resolves once pg-boss runs; rejects after timeoutMs with the reason start-up is stuck. */
   whenStarted(timeoutMs: number = OPTION_DEFAULTS.startWaitMs): Promise<void> {
     if (this.started) return Promise.resolve();
+    if (this.fatalError) return Promise.reject(this.fatalError);
     if (this.stopped) return Promise.reject(new Error('bosun is stopped'));
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {

@@ -7,6 +7,7 @@ import type { QueueDefinition } from '../queues/define-queue.js';
 import { getQueueToken } from '../queues/inject-queue.js';
 import { BosunClient, QueueClient } from '../queues/queue-client.js';
 import { QueueRegistry } from '../queues/queue-registry.js';
+import { BosunEvents } from '../runtime/events.js';
 import { Lifecycle } from '../runtime/lifecycle.js';
 import { BOSUN_LOGGER, BOSUN_OPTIONS, validateModuleOptions, type BosunModuleOptions } from './options.js';
 
@@ -34,13 +35,14 @@ const CORE_PROVIDERS: Provider[] = [
     inject: [BOSUN_OPTIONS],
   },
   Lifecycle,
+  BosunEvents,
   BosunDatabase,
   QueueRegistry,
   BossService,
   BosunClient,
 ];
 
-const CORE_EXPORTS = [BOSUN_OPTIONS, BOSUN_LOGGER, Lifecycle, BosunDatabase, QueueRegistry, BossService, BosunClient];
+const CORE_EXPORTS = [BOSUN_OPTIONS, BOSUN_LOGGER, Lifecycle, BosunEvents, BosunDatabase, QueueRegistry, BossService, BosunClient];
 
 /** The bosun library: import forRoot once in the app root, forFeature in modules that declare queues. */
 @Global()

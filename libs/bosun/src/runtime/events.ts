@@ -1,0 +1,22 @@
+import { Injectable } from '@nestjs/common';
+import { EventEmitter } from 'node:events';
+
+/**
+ * Typed library events: what happened in this process, for metrics, logs and user code.
+ * Emitters never wait on listeners; a throwing listener is the listener's bug, not the emitter's.
+ */
+export interface BosunEventMap {
+  /** A handler finished one attempt of a job. */
+  'job.finished': [{ queue: string; jobId: string; attempt: number; outcome: 'completed' | 'failed' | 'retry' | 'dead-lettered' | 'aborted'; durationMs: number }];
+  /** A handler started a job (for in-flight gauges and start latency). */
+  'job.started': [{ queue: string; jobId: string; attempt: number; waitMs?: number }];
+  /** This process won or lost leadership. */
+  'leader.changed': [{ isLeader: boolean; term: number | null; instanceId: string; reason: string }];
+  /** The leader inserted a scheduled job (lag = insert time - due instant). */
+  'schedule.fired': [{ schedule: string; queue: string; dueAt: Date; lagMs: number; outcome: string }];
+  /** A schedule run ended in the ledger with this outcome. */
+  'schedule.run': [{ schedule: string; outcome: string }];
+}
+
+@Injectable()
+export class BosunEvents extends EventEmitter<BosunEventMap> {}

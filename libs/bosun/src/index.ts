@@ -18,3 +18,15 @@ export { Lifecycle, type DrainParticipant, type Phase } from './runtime/lifecycl
 export { runApp } from './runtime/run-app.js';
 export { BosunHealthIndicators } from './health/indicators.js';
 export { BosunHealthModule } from './health/health.module.js';
+
+// --- worker runtime (issue 3)
+
+
+
+// --- scheduler (issue 4)
+
+
+
+// --- operations (issue 5)
+
+

@@ -9,6 +9,7 @@ import { BosunClient, QueueClient } from '../queues/queue-client.js';
 import { QueueRegistry } from '../queues/queue-registry.js';
 import { BosunEvents } from '../runtime/events.js';
 import { Lifecycle } from '../runtime/lifecycle.js';
+import { ROLE_MODULES } from './role-modules.js';
 import { BOSUN_LOGGER, BOSUN_OPTIONS, validateModuleOptions, type BosunModuleOptions } from './options.js';
 
 export interface BosunModuleAsyncOptions {
@@ -54,6 +55,7 @@ export class BosunModule {
     return {
       module: BosunModule,
       global: true,
+      imports: [...ROLE_MODULES],
       providers: [{ provide: BOSUN_OPTIONS, useValue: options }, ...CORE_PROVIDERS, ...queues],
       exports: [...CORE_EXPORTS, ...queues.map((p) => (p as { provide: string }).provide)],
     };
@@ -64,7 +66,7 @@ export class BosunModule {
     return {
       module: BosunModule,
       global: true,
-      imports: options.imports ?? [],
+      imports: [...(options.imports ?? []), ...ROLE_MODULES],
       providers: [
         {
           provide: BOSUN_OPTIONS,

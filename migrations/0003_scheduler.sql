@@ -1,0 +1,2 @@
+-- Reserved for the scheduler (schedule, schedule_run). Replaced by its real content before any release.
+SELECT 1;

@@ -184,6 +184,8 @@ export class WorkerRuntime implements OnModuleInit, OnApplicationBootstrap, Befo
           ? `worker lost: no heartbeat for ${row.heartbeatSeconds}s (noticed by ${this.options.instanceId ?? 'a worker'})`
           : `worker lost: still active ${row.expireInSeconds}s after it started (noticed by ${this.options.instanceId ?? 'a worker'})`;
         await runner.fail(row, row.retryCount + 1, row.kind, { message, name: 'WorkerLostError' }, 0, null);
+        // A retry is not announced by NOTIFY: look for it now rather than at the next poll.
+        runner.wake();
       }
     } catch (error) {
       if (!this.stopped) this.logger.warn({ err: (error as Error).message }, 'rescue pass failed');

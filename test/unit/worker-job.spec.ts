@@ -22,9 +22,11 @@ describe('describeError', () => {
 
 describe('resolveProcessorOptions', () => {
   it('fills defaults and never fetches more than the concurrency', () => {
-    expect(resolveProcessorOptions('q')).toEqual({ concurrency: PROCESSOR_DEFAULTS.concurrency, batchSize: PROCESSOR_DEFAULTS.concurrency, pollingIntervalSeconds: 2 });
+    expect(resolveProcessorOptions('q')).toEqual({ concurrency: PROCESSOR_DEFAULTS.concurrency, batchSize: PROCESSOR_DEFAULTS.concurrency / 2, pollingIntervalSeconds: 2 });
+    expect(resolveProcessorOptions('q', { concurrency: 1 }).batchSize).toBe(1);
     expect(resolveProcessorOptions('q', { concurrency: 3, batchSize: 50 })).toEqual({ concurrency: 3, batchSize: 3, pollingIntervalSeconds: 2 });
     expect(resolveProcessorOptions('q', { concurrency: 5000 }).batchSize).toBe(1000);
+    expect(resolveProcessorOptions('q', { concurrency: 5000, batchSize: 300 }).batchSize).toBe(300);
   });
   it('names the field and the rule', () => {
     expect(() => resolveProcessorOptions('q', { concurrency: 1.5 })).toThrow('@Processor(q): concurrency must be an integer between 1 and 10000, got 1.5');

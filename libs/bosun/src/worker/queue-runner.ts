@@ -34,6 +34,10 @@ interface Running {
 }
 
 const COMPLETE_BATCH = 1000;
+/** Fetches one queue may have in flight at once. */
+const MAX_FETCHES = 2;
+/** Completion statements one queue may have in flight at once. */
+const MAX_FLUSHES = 2;
 /** How often heartbeats are considered; each job is touched every heartbeatSeconds / 2. */
 const HEARTBEAT_TICK_MS = 1000;
 
@@ -46,9 +50,10 @@ export class QueueRunner {
   private readonly running = new Map<string, Running>();
   /** Handlers still executing, including ones whose job was already decided (a timed-out handler that ignores its signal keeps its slot). */
   private slotsHeld = 0;
-  private fetching = false;
-  private fetchPromise?: Promise<void>;
-  private pumpAgain = false;
+  /** Fetches in flight, and the slots they may fill. */
+  private fetches = 0;
+  private reserved = 0;
+  private readonly fetchesInFlight = new Set<Promise<void>>();
   /** The last fetch came back short: wait for a NOTIFY, the poll timer or a retry coming due before fetching again. */
   private idle = false;
   private wokenDuringFetch = false;
@@ -57,7 +62,8 @@ export class QueueRunner {
   private pollTimer?: NodeJS.Timeout;
   private heartbeatTimer?: NodeJS.Timeout;
   private completions: JobAttempt[] = [];
-  private flushing?: Promise<void>;
+  private readonly flushes = new Set<Promise<void>>();
+  private flushScheduled = false;
   private readonly pending = new Set<Promise<unknown>>();
   private readonly idleWaiters: Array<() => void> = [];
 
@@ -93,22 +99,26 @@ export class QueueRunner {
   /** A NOTIFY, the poll timer or a retry: jobs may be waiting. */
   wake(): void {
     this.idle = false;
-    if (this.fetching) this.wokenDuringFetch = true;
+    if (this.fetches > 0) this.wokenDuringFetch = true;
     this.pump();
   }
 
+  /** Claims jobs for the free slots: up to MAX_FETCHES fetches in flight, so claiming overlaps with settling and running. */
   private pump(): void {
     if (!this.started || this.stopping) return;
-    if (this.fetching) {
-      this.pumpAgain = true;
-      return;
+    while (this.fetches < MAX_FETCHES && !this.idle) {
+      const free = this.options.concurrency - this.slotsHeld - this.reserved;
+      if (free <= 0) return;
+      // A second fetch only for a sizeable gap: small top-ups wait for the fetch in flight.
+      if (this.fetches > 0 && free < Math.ceil(this.options.batchSize / 2)) return;
+      const wanted = Math.min(free, this.options.batchSize);
+      this.reserved += wanted;
+      this.fetches++;
+      if (this.fetches === 1) this.wokenDuringFetch = false;
+      const fetch = this.fetchAndRun(wanted);
+      this.fetchesInFlight.add(fetch);
+      void fetch.finally(() => this.fetchesInFlight.delete(fetch));
     }
-    const free = this.options.concurrency - this.slotsHeld;
-    if (free <= 0 || this.idle) return;
-    this.fetching = true;
-    this.pumpAgain = false;
-    this.wokenDuringFetch = false;
-    this.fetchPromise = this.fetchAndRun(Math.min(free, this.options.batchSize));
   }
 
   private async fetchAndRun(wanted: number): Promise<void> {
@@ -117,14 +127,16 @@ export class QueueRunner {
       jobs = await this.deps.boss.fetch<object>(this.name, { batchSize: wanted, includeMetadata: true });
     } catch (error) {
       if (!this.stopping) this.deps.logger.warn({ queue: this.name, err: (error as Error).message }, 'fetch failed; retrying at the next poll');
-      this.fetching = false;
+      this.fetches--;
+      this.reserved -= wanted;
       this.idle = true;
       return;
     }
-    this.fetching = false;
+    this.fetches--;
+    this.reserved -= wanted;
     for (const row of jobs) this.run(row);
     if (jobs.length < wanted && !this.wokenDuringFetch) this.idle = true;
-    if (this.pumpAgain || jobs.length === wanted || this.wokenDuringFetch) this.pump();
+    this.pump();
   }
 
   private run(row: JobWithMetadata<object>): void {
@@ -226,26 +238,29 @@ export class QueueRunner {
     void promise.finally(() => this.pending.delete(promise));
   }
 
+  /** Settles completed attempts in batches, up to MAX_FLUSHES statements at once; completions arriving meanwhile go in the next. */
   private scheduleFlush(): void {
-    if (this.flushing) return;
-    this.flushing = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.flush());
+    if (this.flushScheduled || this.flushes.size >= MAX_FLUSHES) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      while (this.completions.length > 0 && this.flushes.size < MAX_FLUSHES) {
+        const flush = this.flush(this.completions.splice(0, COMPLETE_BATCH));
+        this.flushes.add(flush);
+        void flush.finally(() => {
+          this.flushes.delete(flush);
+          if (this.completions.length > 0) this.scheduleFlush();
+        });
+      }
+    });
   }
 
-  /** Settles completed attempts in batches; completions arriving meanwhile go in the next statement. */
-  private async flush(): Promise<void> {
+  private async flush(batch: JobAttempt[]): Promise<void> {
     try {
-      while (this.completions.length > 0) {
-        const batch = this.completions.splice(0, COMPLETE_BATCH);
-        try {
-          await this.deps.boss.complete(this.name, batch);
-        } catch (error) {
-          // Left active, the jobs expire and run again: at-least-once, never lost.
-          this.deps.logger.error({ queue: this.name, jobs: batch.length, err: (error as Error).message }, 'could not record completions; the jobs will run again when they expire');
-        }
-      }
-    } finally {
-      this.flushing = undefined;
-      if (this.completions.length > 0) this.scheduleFlush();
+      await this.deps.boss.complete(this.name, batch);
+    } catch (error) {
+      // Left active, the jobs expire and run again: at-least-once, never lost.
+      this.deps.logger.error({ queue: this.name, jobs: batch.length, err: (error as Error).message }, 'could not record completions; the jobs will run again when they expire');
     }
   }
 
@@ -334,7 +349,7 @@ export class QueueRunner {
     this.stopping = true;
     clearInterval(this.pollTimer);
     // A fetch in flight still hands its jobs to handlers: they belong to this drain.
-    await this.fetchPromise;
+    await Promise.allSettled([...this.fetchesInFlight]);
     const heldAtStart = this.slotsHeld;
     if (this.slotsHeld > 0) {
       await new Promise<void>((resolve) => {
@@ -384,10 +399,11 @@ export class QueueRunner {
   /** Waits for every completion, failure and release to be written. */
   private async settleAll(): Promise<void> {
     for (;;) {
-      if (this.completions.length > 0 && !this.flushing) this.scheduleFlush();
-      const waits = [...this.pending, ...(this.flushing ? [this.flushing] : [])];
-      if (waits.length === 0) return;
-      await Promise.allSettled(waits);
+      if (this.completions.length > 0) this.scheduleFlush();
+      const waits = [...this.pending, ...this.flushes];
+      if (waits.length === 0 && this.completions.length === 0 && !this.flushScheduled) return;
+      if (waits.length === 0) await new Promise((resolve) => setImmediate(resolve));
+      else await Promise.allSettled(waits);
     }
   }
 }

@@ -162,13 +162,10 @@ const scenarios: Record<string, () => Promise<void>> = {
   },
 
   async 'drain:pg-boss-batch'() {
-    const configs = [
-      { batchSize: 100, localConcurrency: 1 },
-      { batchSize: 200, localConcurrency: 1 },
-      { batchSize: 500, localConcurrency: 1 },
-      { batchSize: 200, localConcurrency: 2 },
-      { batchSize: 500, localConcurrency: 2 },
-    ];
+    const configs = (arg('pg-boss-configs', '100x1,200x1,500x1,200x2,500x2,1000x2') as string).split(',').map((c) => {
+      const [batchSize, localConcurrency] = c.split('x').map(Number);
+      return { batchSize: batchSize!, localConcurrency: localConcurrency! };
+    });
     let best = { rate: 0, label: '' };
     for (const c of configs) {
       await withDatabase(async (url) => {
@@ -317,7 +314,7 @@ interface Run { scenario: string; extra?: string[] }
 
 function runChild(run: Run, lines: Array<Record<string, unknown>>): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    const argv = [fileURLToPath(import.meta.url), '--scenario', run.scenario, '--admin-url', ADMIN_URL, '--drain-jobs', String(DRAIN_JOBS), ...(run.extra ?? [])];
+    const argv = [fileURLToPath(import.meta.url), '--scenario', run.scenario, '--admin-url', ADMIN_URL, '--drain-jobs', String(DRAIN_JOBS), ...(run.extra ?? []), ...args.filter((a, i) => a.startsWith('--pg-boss-configs') || args[i - 1] === '--pg-boss-configs')];
     const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
     let buffer = '';
     child.stdout.on('data', (d) => {

@@ -49,6 +49,7 @@ const timeoutQueue = defineQueue('w-timeout', { payload: Task, retryLimit: 1, ex
 const poisonQueue = defineQueue('w-poison', { payload: Task, retryLimit: 0, deadLetter: 'w-poison-dead' });
 const historyQueue = defineQueue('w-history', { payload: Task, retryLimit: 6 });
 const filteredQueue = defineQueue('w-filtered', { payload: Task });
+const singletonQueue = defineQueue('w-singleton', { payload: Task, policy: 'singleton' });
 
 @Processor(basicQueue, { concurrency: 4 })
 class BasicProcessor {
@@ -99,12 +100,19 @@ class FilteredProcessor {
   }
 }
 
+@Processor(singletonQueue, { concurrency: 3 })
+class SingletonProcessor {
+  process(job: Job<Task>) {
+    return handle('w-singleton', job);
+  }
+}
+
 @Module({
-  providers: [BasicProcessor, PriorityProcessor, RetryProcessor, InvalidProcessor, TimeoutProcessor, PoisonProcessor, HistoryProcessor, FilteredProcessor],
+  providers: [SingletonProcessor, BasicProcessor, PriorityProcessor, RetryProcessor, InvalidProcessor, TimeoutProcessor, PoisonProcessor, HistoryProcessor, FilteredProcessor],
 })
 class ProcessorsModule {}
 
-const ALL_QUEUES: QueueDefinition<any>[] = [basicQueue, priorityQueue, retryQueue, invalidQueue, timeoutQueue, poisonQueue, historyQueue, filteredQueue];
+const ALL_QUEUES: QueueDefinition<any>[] = [singletonQueue, basicQueue, priorityQueue, retryQueue, invalidQueue, timeoutQueue, poisonQueue, historyQueue, filteredQueue];
 const SERVED = ALL_QUEUES.filter((q) => q !== filteredQueue).map((q) => q.name);
 
 async function jobRow(db: TestDatabase, id: string) {
@@ -186,6 +194,20 @@ describe('worker runtime', () => {
       waits.push(Date.now() - sentAt);
     }
     expect(Math.min(...waits)).toBeLessThan(1000);
+  });
+
+  it('runs queues of other policies through pg-boss fetch, with their rules (singleton: one active at a time)', async () => {
+    const ids = [];
+    for (let i = 0; i < 3; i++) ids.push(await send(singletonQueue, { label: `single-${i}`, ms: 300 }, { priority: 3 - i }));
+    let maxActive = 0;
+    await waitFor(async () => {
+      const { rows } = await db.pool.query(`SELECT state, count(*)::int AS n FROM pgboss.job WHERE id = ANY($1::uuid[]) GROUP BY state`, [ids]);
+      const byState = Object.fromEntries(rows.map((r) => [r.state, r.n]));
+      maxActive = Math.max(maxActive, byState.active ?? 0);
+      return byState.completed === 3;
+    }, 'the three singleton jobs to complete', 15_000, 20);
+    expect(maxActive).toBe(1);
+    expect(seen.filter((s) => s.queue === 'w-singleton').map((s) => [s.label, s.priority])).toEqual([['single-0', 3], ['single-1', 2], ['single-2', 1]]);
   });
 
   it('retries with exponential backoff within its bounds, then dead-letters with every attempt recorded', async () => {

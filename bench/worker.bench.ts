@@ -216,7 +216,10 @@ const scenarios: Record<string, () => Promise<void>> = {
     const logger = new GraphileLogger(() => () => undefined);
     for (const c of [{ concurrency: 10, size: 500 }, { concurrency: 50, size: 1000 }]) {
       await withDatabase(async (url) => {
-        const utils = await makeWorkerUtils({ connectionString: url, logger });
+        // Our own pool, with an error listener: the database is dropped (connections terminated) when the run ends.
+        const gwPool = new pg.Pool({ connectionString: url, max: c.concurrency + 2 });
+        gwPool.on('error', () => undefined);
+        const utils = await makeWorkerUtils({ pgPool: gwPool, logger });
         await utils.migrate();
         for (let i = 0; i < DRAIN_JOBS; i += 5000) {
           await utils.addJobs(Array.from({ length: Math.min(5000, DRAIN_JOBS - i) }, () => ({ identifier: 'noop', payload: {} })));
@@ -224,7 +227,7 @@ const scenarios: Record<string, () => Promise<void>> = {
         const pool = new pg.Pool({ connectionString: url, max: 2 });
         const started = performance.now();
         const runner = await runGraphile({
-          connectionString: url, concurrency: c.concurrency, noHandleSignals: true, pollInterval: 500, logger,
+          pgPool: gwPool, concurrency: c.concurrency, noHandleSignals: true, pollInterval: 500, logger,
           taskList: { noop: async () => undefined },
           preset: { worker: { localQueue: { size: c.size }, completeJobBatchDelay: 0 } },
         });
@@ -239,6 +242,7 @@ const scenarios: Record<string, () => Promise<void>> = {
         await runner.stop();
         await utils.release();
         await pool.end();
+        await gwPool.end();
       });
     }
   },

@@ -85,6 +85,8 @@ export class QueueRunner {
   private readonly idleWaiters: Array<() => void> = [];
   /** How this queue's jobs are claimed: bosun's lean statement for standard queues, pg-boss's fetch otherwise. */
   private claimer?: Promise<(n: number) => Promise<ClaimedJob[]>>;
+  /** Singleton-like policies hold waiting jobs back while one is active: a settle may make the next one fetchable. */
+  private wakeAfterSettle = false;
 
   constructor(
     readonly definition: QueueDefinition<any>,
@@ -167,6 +169,7 @@ export class QueueRunner {
       const text = fetchSql.claimStandard(rows[0].table);
       return async (n) => (await db.executeSql(text, [this.name, n])).rows as ClaimedJob[];
     }
+    this.wakeAfterSettle = true;
     return async (n) => {
       const jobs = await this.deps.boss.fetch<object>(this.name, { batchSize: n, includeMetadata: true });
       return jobs.map((j) => ({
@@ -288,6 +291,7 @@ export class QueueRunner {
         void flush.finally(() => {
           this.flushes.delete(flush);
           if (this.completions.length > 0) this.scheduleFlush();
+          if (this.wakeAfterSettle) this.wake();
         });
       }
     });
@@ -305,6 +309,7 @@ export class QueueRunner {
   private async completeWithOutput(attempt: JobAttempt, output: unknown): Promise<void> {
     try {
       await this.deps.boss.complete(this.name, attempt, typeof output === 'object' ? (output as object) : { value: output });
+      if (this.wakeAfterSettle) this.wake();
     } catch (error) {
       this.deps.logger.error({ queue: this.name, jobId: attempt.id, err: (error as Error).message }, 'could not record completion');
     }
@@ -328,6 +333,7 @@ export class QueueRunner {
       return;
     }
     if (!settled) return;
+    if (this.wakeAfterSettle) this.wake();
     const terminal = exhaust || row.retryCount >= row.retryLimit;
     const outcome = !terminal ? 'retry' : row.deadLetter ? 'dead-lettered' : 'failed';
     this.deps.logger[terminal ? 'warn' : 'info']({ queue: this.name, jobId: row.id, attempt, kind, outcome, err: error.message }, `job attempt failed: ${outcome}`);
@@ -408,6 +414,11 @@ export class QueueRunner {
     clearInterval(this.heartbeatTimer);
     await this.settleAll();
     return { finished: heldAtStart - leftover.length, released };
+  }
+
+  /** Stops at once: whatever still runs is released for another worker. Safe to call twice. */
+  async stop(): Promise<void> {
+    await this.drain(Date.now());
   }
 
   private async releaseJobs(entries: Running[]): Promise<number> {

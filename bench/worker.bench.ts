@@ -374,6 +374,12 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 async function main() {
   const scenario = arg('scenario');
   if (scenario) {
+    // Each run drops its database, terminating whatever connection a library still keeps idle.
+    process.on('uncaughtException', (error) => {
+      if ((error as { code?: string }).code === '57P01') return;
+      process.stderr.write(`${(error as Error).stack}\n`);
+      process.exit(1);
+    });
     await scenarios[scenario]!();
     // Nest and pg-boss timers may linger; the child's job is done.
     process.exit(0);

@@ -42,12 +42,64 @@ export interface ClaimedJob {
 interface Running {
   row: ClaimedJob;
   attempt: number;
-  controller: AbortController;
-  timer: NodeJS.Timeout;
+  /** Created when the handler first reads job.signal: a handler that never looks costs no controller. */
+  controller?: AbortController;
+  /** Why the attempt was aborted, kept for a handler that reads job.signal only afterwards. */
+  abortReason?: JobAbortedError;
+  /** When the attempt times out (expireInSeconds), in Date.now() milliseconds; checked by the runner's tick. */
+  deadlineMs: number;
   /** The job's outcome is decided (completed, failed, timed out, released or its claim lost): later results are ignored. */
   decided: boolean;
   lastTouchMs: number;
   startedMs: number;
+}
+
+function abort(entry: Running, reason: JobAbortedError): void {
+  entry.abortReason ??= reason;
+  entry.controller?.abort(reason);
+}
+
+/** The Job a handler receives; its AbortSignal is made on first use. */
+class RunningJob implements Job<object> {
+  readonly id: string;
+  readonly retryLimit: number;
+  readonly priority: number;
+  readonly expireInSeconds: number;
+  readonly heartbeatSeconds: number | null;
+  readonly singletonKey: string | null;
+  readonly sourceQueue: string | null;
+  readonly sourceId: string | null;
+  private readonly createdMs: number;
+
+  constructor(
+    readonly queue: string,
+    row: ClaimedJob,
+    readonly attempt: number,
+    readonly data: object,
+    private readonly entry: Running,
+  ) {
+    this.id = row.id;
+    this.retryLimit = row.retryLimit;
+    this.priority = row.priority;
+    this.expireInSeconds = row.expireInSeconds;
+    this.heartbeatSeconds = row.heartbeatSeconds;
+    this.singletonKey = row.singletonKey;
+    this.sourceQueue = row.sourceName;
+    this.sourceId = row.sourceId;
+    this.createdMs = row.createdMs;
+  }
+
+  get signal(): AbortSignal {
+    if (!this.entry.controller) {
+      this.entry.controller = new AbortController();
+      if (this.entry.abortReason) this.entry.controller.abort(this.entry.abortReason);
+    }
+    return this.entry.controller.signal;
+  }
+
+  get createdOn(): Date {
+    return new Date(this.createdMs);
+  }
 }
 
 const COMPLETE_BATCH = 1000;
@@ -55,8 +107,8 @@ const COMPLETE_BATCH = 1000;
 const MAX_FETCHES = 2;
 /** Completion statements one queue may have in flight at once. */
 const MAX_FLUSHES = 2;
-/** How often heartbeats are considered; each job is touched every heartbeatSeconds / 2. */
-const HEARTBEAT_TICK_MS = 1000;
+/** How often timeouts are checked (and, every fifth tick, heartbeats: each job is touched every heartbeatSeconds / 2). */
+const TICK_MS = 200;
 
 /**
  * Runs one queue's processor in this process: claims jobs in batches sized to the free slots, keeps the slots busy,
@@ -112,7 +164,12 @@ export class QueueRunner {
     this.started = true;
     this.pollTimer = setInterval(() => this.wake(), this.options.pollingIntervalSeconds * 1000);
     this.pollTimer.unref();
-    this.heartbeatTimer = setInterval(() => void this.heartbeat(), HEARTBEAT_TICK_MS);
+    let ticks = 0;
+    this.heartbeatTimer = setInterval(() => {
+      if (this.running.size === 0) return;
+      this.checkTimeouts();
+      if (++ticks % 5 === 0) void this.heartbeat();
+    }, TICK_MS);
     this.heartbeatTimer.unref();
     this.pump();
   }
@@ -184,34 +241,24 @@ export class QueueRunner {
     this.slotsHeld++;
     const attempt = row.retryCount + 1;
     let data: object;
+    const payload = this.definition.options.payload;
     try {
-      data = validatePayload(this.name, this.definition.options.payload, row.data);
+      // Without a payload class only the shape is checked: the data came out of jsonb, so it is JSON already.
+      if (payload) data = validatePayload(this.name, payload, row.data);
+      else if (row.data !== null && typeof row.data === 'object' && !Array.isArray(row.data)) data = row.data;
+      else data = validatePayload(this.name, undefined, row.data);
     } catch (error) {
       this.track(this.deadLetterInvalid(row, attempt, error as Error));
       this.release();
       return;
     }
-    const controller = new AbortController();
-    const timer = setTimeout(() => this.timeout(entry), row.expireInSeconds * 1000);
     const now = Date.now();
-    const entry: Running = { row, attempt, controller, timer, decided: false, lastTouchMs: now, startedMs: now };
+    const entry: Running = { row, attempt, deadlineMs: now + row.expireInSeconds * 1000, decided: false, lastTouchMs: now, startedMs: now };
     this.running.set(row.id, entry);
-    const job: Job<object> = {
-      id: row.id,
-      queue: this.name,
-      data,
-      attempt,
-      retryLimit: row.retryLimit,
-      priority: row.priority,
-      signal: controller.signal,
-      createdOn: new Date(row.createdMs),
-      expireInSeconds: row.expireInSeconds,
-      heartbeatSeconds: row.heartbeatSeconds,
-      singletonKey: row.singletonKey,
-      sourceQueue: row.sourceName,
-      sourceId: row.sourceId,
-    };
-    this.deps.events.emit('job.started', { queue: this.name, jobId: row.id, attempt, waitMs: Math.max(0, now - row.createdMs) });
+    const job = new RunningJob(this.name, row, attempt, data, entry);
+    if (this.deps.events.listenerCount('job.started') > 0) {
+      this.deps.events.emit('job.started', { queue: this.name, jobId: row.id, attempt, waitMs: Math.max(0, now - row.createdMs) });
+    }
     let result: unknown;
     try {
       result = this.handler(job);
@@ -233,7 +280,6 @@ export class QueueRunner {
   private decide(entry: Running): boolean {
     if (entry.decided) return false;
     entry.decided = true;
-    clearTimeout(entry.timer);
     this.running.delete(entry.row.id);
     return true;
   }
@@ -243,7 +289,9 @@ export class QueueRunner {
       const attempt = { id: entry.row.id, retryCount: entry.row.retryCount };
       if (output === undefined || output === null) this.completions.push(attempt);
       else this.track(this.completeWithOutput(attempt, output));
-      this.deps.events.emit('job.finished', { queue: this.name, jobId: entry.row.id, attempt: entry.attempt, outcome: 'completed', durationMs: Date.now() - entry.startedMs });
+      if (this.deps.events.listenerCount('job.finished') > 0) {
+        this.deps.events.emit('job.finished', { queue: this.name, jobId: entry.row.id, attempt: entry.attempt, outcome: 'completed', durationMs: Date.now() - entry.startedMs });
+      }
       this.scheduleFlush();
     }
     this.release();
@@ -258,11 +306,16 @@ export class QueueRunner {
     this.release();
   }
 
+  private checkTimeouts(): void {
+    const now = Date.now();
+    for (const entry of this.running.values()) if (entry.deadlineMs <= now) this.timeout(entry);
+  }
+
   private timeout(entry: Running): void {
     if (!this.decide(entry)) return;
     const seconds = entry.row.expireInSeconds;
     const reason = new JobAbortedError(`job timed out after ${seconds}s (expireInSeconds)`, 'timeout');
-    entry.controller.abort(reason);
+    abort(entry, reason);
     // The slot stays held until the handler returns: concurrency bounds the handlers actually running.
     this.track(this.fail(entry.row, entry.attempt, 'timeout', { message: reason.message, name: reason.name }, Date.now() - entry.startedMs));
   }
@@ -380,7 +433,7 @@ export class QueueRunner {
     for (const r of due) {
       if (alive.has(r.row.id) || r.decided) continue;
       if (!this.decide(r)) continue;
-      r.controller.abort(new JobAbortedError(`job ${r.row.id} is no longer held by this worker (its heartbeat lapsed or it was settled elsewhere)`, 'claim-lost'));
+      abort(r, new JobAbortedError(`job ${r.row.id} is no longer held by this worker (its heartbeat lapsed or it was settled elsewhere)`, 'claim-lost'));
       this.deps.logger.warn({ queue: this.name, jobId: r.row.id }, 'lost the claim on a running job; aborted it');
     }
   }
@@ -408,7 +461,7 @@ export class QueueRunner {
     let released = 0;
     if (leftover.length > 0) {
       for (const r of leftover) this.decide(r);
-      for (const r of leftover) r.controller.abort(new JobAbortedError('the worker is shutting down: the job was released for another worker', 'shutdown'));
+      for (const r of leftover) abort(r, new JobAbortedError('the worker is shutting down: the job was released for another worker', 'shutdown'));
       released = await this.releaseJobs(leftover);
     }
     clearInterval(this.heartbeatTimer);

@@ -35,5 +35,22 @@ export function claimStandard(table: string): string {
   `;
 }
 
+/**
+ * Completes attempts as pg-boss's complete() does (fenced to the attempt, only while active; dependants are released
+ * by pg-boss's background resolver either way), without aggregating the settled ids back to the client.
+ * $1 queue name, $2 ids, $3 'id:retry_count' pairs. The row count is the number completed.
+ */
+export function completeAttempts(table: string): string {
+  const t = `pgboss.${pg.escapeIdentifier(table)}`;
+  return `
+    UPDATE ${t}
+    SET completed_on = pgboss.job_now(), state = 'completed', output = NULL
+    WHERE name = $1
+      AND id = ANY($2::uuid[])
+      AND state = 'active'
+      AND (id::text || ':' || retry_count::text) = ANY($3::text[])
+  `;
+}
+
 /** The queue's policy and table, read once when its runner starts. $1 queue name. */
 export const QUEUE_TABLE = `SELECT policy, table_name AS "table" FROM pgboss.queue WHERE name = $1`;

@@ -137,6 +137,8 @@ export class QueueRunner {
   private readonly idleWaiters: Array<() => void> = [];
   /** How this queue's jobs are claimed: bosun's lean statement for standard queues, pg-boss's fetch otherwise. */
   private claimer?: Promise<(n: number) => Promise<ClaimedJob[]>>;
+  /** Completes a batch of attempts: bosun's lean statement once the queue's table is known, else pg-boss's complete(). */
+  private completer?: (batch: JobAttempt[]) => Promise<unknown>;
   /** Singleton-like policies hold waiting jobs back while one is active: a settle may make the next one fetchable. */
   private wakeAfterSettle = false;
 
@@ -222,6 +224,10 @@ export class QueueRunner {
   private async chooseClaimer(): Promise<(n: number) => Promise<ClaimedJob[]>> {
     const db = this.deps.boss.getDb();
     const { rows } = await db.executeSql(fetchSql.QUEUE_TABLE, [this.name]);
+    if (typeof rows[0]?.table === 'string') {
+      const text = fetchSql.completeAttempts(rows[0].table);
+      this.completer = (batch) => db.executeSql(text, [this.name, batch.map((a) => a.id), batch.map((a) => `${a.id}:${a.retryCount}`)]);
+    }
     if (rows[0]?.policy === 'standard' && typeof rows[0].table === 'string') {
       const text = fetchSql.claimStandard(rows[0].table);
       return async (n) => (await db.executeSql(text, [this.name, n])).rows as ClaimedJob[];
@@ -344,7 +350,6 @@ export class QueueRunner {
         void flush.finally(() => {
           this.flushes.delete(flush);
           if (this.completions.length > 0) this.scheduleFlush();
-          if (this.wakeAfterSettle) this.wake();
         });
       }
     });
@@ -352,7 +357,8 @@ export class QueueRunner {
 
   private async flush(batch: JobAttempt[]): Promise<void> {
     try {
-      await this.deps.boss.complete(this.name, batch);
+      await (this.completer ? this.completer(batch) : this.deps.boss.complete(this.name, batch));
+      if (this.wakeAfterSettle) this.wake();
     } catch (error) {
       // Left active, the jobs expire and run again: at-least-once, never lost.
       this.deps.logger.error({ queue: this.name, jobs: batch.length, err: (error as Error).message }, 'could not record completions; the jobs will run again when they expire');

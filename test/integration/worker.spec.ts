@@ -21,6 +21,8 @@ class Task {
 const seen: Array<{ queue: string; label: string; attempt: number; priority: number; id: string; isTask: boolean; hasSignal: boolean }> = [];
 const aborts: Array<{ label: string; reason: unknown }> = [];
 let throwValue: (label: string, attempt: number) => unknown = () => undefined;
+/** Runs at the start of each attempt (the bounds test reads the job row there). */
+let onStart: (job: Job<Task>) => Promise<void> = async () => undefined;
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -36,6 +38,7 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 async function handle(queue: string, job: Job<Task>) {
   seen.push({ queue, label: job.data.label, attempt: job.attempt, priority: job.priority, id: job.id, isTask: job.data instanceof Task, hasSignal: job.signal instanceof AbortSignal });
   job.signal.addEventListener('abort', () => aborts.push({ label: job.data.label, reason: job.signal.reason }), { once: true });
+  await onStart(job);
   if (job.data.ms > 0) await sleep(job.data.ms, job.signal);
   const thrown = throwValue(job.data.label, job.attempt);
   if (thrown !== undefined) throw thrown;
@@ -169,6 +172,7 @@ describe('worker runtime', () => {
     seen.length = 0;
     aborts.length = 0;
     throwValue = () => undefined;
+    onStart = async () => undefined;
   });
 
   it('starts higher priority jobs first among those already waiting', async () => {
@@ -219,14 +223,12 @@ describe('worker runtime', () => {
   });
 
   it('heartbeats a long job every heartbeatSeconds / 2 while it runs', async () => {
-    const id = await send(heartbeatQueue, { label: 'long-heartbeat', ms: 6_500 });
-    // heartbeatSeconds 10: a touch after 5 s moves heartbeat_on past started_on while the job is still active.
-    const row = await waitFor(async () => {
-      const r = await jobRow(db, id!);
-      return r.state === 'active' && new Date(r.heartbeat_on).getTime() - new Date(r.started_on).getTime() >= 4_000 ? r : undefined;
-    }, 'a heartbeat on the running job', 10_000, 100);
+    const id = await send(heartbeatQueue, { label: 'long-heartbeat', ms: 7_500 });
+    await waitFor(async () => (await jobRow(db, id!)).state === 'completed', 'the long job to complete', 20_000);
+    // heartbeatSeconds 10: the touch after 5 s moved heartbeat_on past started_on (completion leaves it as it was).
+    const row = await jobRow(db, id!);
     expect(row.heartbeat_seconds).toBe(10);
-    await waitFor(async () => (await jobRow(db, id!)).state === 'completed', 'the long job to complete');
+    expect(new Date(row.heartbeat_on).getTime() - new Date(row.started_on).getTime()).toBeGreaterThanOrEqual(4_000);
     expect(seen.filter((s) => s.id === id).map((s) => s.attempt)).toEqual([1]);
   });
 
@@ -252,29 +254,34 @@ describe('worker runtime', () => {
     expect(starts).toEqual([1, 2, 3]);
     const { rows: attempts } = await db.pool.query(`SELECT created_at FROM bosun.job_error WHERE job_id = $1 ORDER BY attempt`, [id]);
     const gaps = [1, 2].map((i) => new Date(attempts[i].created_at).getTime() - new Date(attempts[i - 1].created_at).getTime());
+    // A retry cannot start before it is due (the upper bounds are checked on the scheduled time in the next test).
     expect(gaps[0]).toBeGreaterThanOrEqual(1000);
     expect(gaps[1]).toBeGreaterThanOrEqual(2000);
-    // Upper bounds with room for the 0.2 s poll and a loaded machine.
-    expect(gaps[0]).toBeLessThan(2000 + 1500);
-    expect(gaps[1]).toBeLessThan(4000 + 1500);
     const { rows: dead } = await db.pool.query(`SELECT data, source_id FROM pgboss.job WHERE name = 'w-retry-dead'`);
     expect(dead).toEqual([{ data: { label: 'flaky', ms: 0 }, source_id: id }]);
     expect(workerEvents.filter(([n, e]) => n === 'job.finished' && (e as { jobId: string }).jobId === id).map(([, e]) => (e as { outcome: string }).outcome)).toEqual(['retry', 'retry', 'dead-lettered']);
   });
 
-  it('records the due time of each retry inside the backoff bounds', async () => {
+  it('schedules each retry inside the backoff bounds, on the database clock', async () => {
     throwValue = () => new Error('always');
+    // A claim leaves start_after alone: at attempt 2 the row still holds the due time the first failure computed.
+    const dueAtAttempt: Record<number, Date> = {};
+    onStart = async (job) => {
+      if (job.data.label === 'bounds') dueAtAttempt[job.attempt] = (await jobRow(db, job.id)).start_after;
+    };
     const id = await send(retryQueue, { label: 'bounds', ms: 0 });
-    // After the first failure the job waits in retry: its start_after minus the failure instant (same transaction, same now()) is the delay.
-    const row = await waitFor(async () => {
-      const r = await jobRow(db, id!);
-      return r.state === 'retry' ? r : undefined;
-    }, 'the first retry to be scheduled');
-    const [first] = await errorRows(db, id!);
-    const delayMs = new Date(row.start_after).getTime() - new Date(first.created_at).getTime();
-    expect(delayMs).toBeGreaterThanOrEqual(1000);
-    expect(delayMs).toBeLessThanOrEqual(2000);
     await waitFor(async () => (await jobRow(db, id!)).state === 'failed', 'the job to fail for good', 30_000);
+    const errors = await errorRows(db, id!);
+    const failedAt = (attempt: number) => new Date(errors.find((e) => e.attempt === attempt).created_at).getTime();
+    // retryDelay 1, backoff: the n-th retry is due retryDelay * 2^(n-1) to retryDelay * 2^n seconds after the failure
+    // (the failure and its history row share a transaction, hence one now()).
+    const first = new Date(dueAtAttempt[2]!).getTime() - failedAt(1);
+    expect(first).toBeGreaterThanOrEqual(1000);
+    expect(first).toBeLessThanOrEqual(2000);
+    // The terminal failure keeps the last retry's due time.
+    const second = new Date((await jobRow(db, id!)).start_after).getTime() - failedAt(2);
+    expect(second).toBeGreaterThanOrEqual(2000);
+    expect(second).toBeLessThanOrEqual(4000);
   });
 
   it('dead-letters an invalid payload at once, without retries, with the validation error recorded', async () => {

@@ -376,6 +376,21 @@ describe('worker runtime', () => {
     expect((await errorRows(db, id!)).map((e) => e.kind)).toEqual(['released']);
   });
 
+  it('recovers when its database connections are cut (a Postgres restart, a failover)', async () => {
+    await stopWorker();
+    await startWorker();
+    const { rows: cut } = await db.pool.query(
+      `SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'bosun-worker%' AND pid <> pg_backend_pid()`,
+    );
+    expect(cut.length).toBeGreaterThan(0);
+    const ids = [];
+    for (let i = 0; i < 5; i++) ids.push(await send(basicQueue, { label: `after-cut-${i}`, ms: 0 }));
+    await waitFor(async () => {
+      const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM pgboss.job WHERE id = ANY($1::uuid[]) AND state = 'completed'`, [ids]);
+      return rows[0].n === 5;
+    }, 'the jobs sent after the cut to complete', 20_000);
+  });
+
   it('refuses bad processor options, naming the field', () => {
     expect(() => Processor(basicQueue, { concurrency: 0 })).toThrow(new ProcessorOptionsError('@Processor(w-basic): concurrency must be an integer between 1 and 10000, got 0', 'w-basic', 'concurrency'));
     expect(() => Processor(basicQueue, { concurency: 2 } as never)).toThrow(/concurency is not a processor option/);

@@ -1,4 +1,5 @@
 import type { Type } from '@nestjs/common';
+import { BosunWorkerModule } from '../worker/worker.module.js';
 
 /**
  * Modules BosunModule imports for every role; each one's services check the role at start and stay
@@ -6,6 +7,7 @@ import type { Type } from '@nestjs/common';
  */
 export const ROLE_MODULES: Type[] = [
   // worker runtime (issue 3)
+  BosunWorkerModule,
 
   // scheduler (issue 4)
 

@@ -1,4 +1,5 @@
 import type { Type } from '@nestjs/common';
+import { BosunMetricsModule } from '../metrics/metrics.module.js';
 
 /**
  * Modules BosunModule imports for every role; each one's services check the role at start and stay
@@ -10,4 +11,5 @@ export const ROLE_MODULES: Type[] = [
   // scheduler (issue 4)
 
   // operations: metrics (issue 5)
+  BosunMetricsModule,
 ];

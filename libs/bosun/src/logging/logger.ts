@@ -25,7 +25,8 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       base: { instance: options.instanceId, role: options.role },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
-      mixin: () => currentJobContext() ?? {},
+      // A copy: pino merges the line's own fields into what the mixin returns.
+      mixin: () => ({ ...currentJobContext() }),
     },
     (options.destination as pino.DestinationStream | undefined) ?? pino.destination({ fd: 1, sync: false }),
   );

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { PgBoss, type JobInsert } from 'pg-boss';
+import { Logger as GraphileLogger, makeWorkerUtils, run as runGraphile } from 'graphile-worker';
 import { migrate } from '../libs/bosun/src/db/migrate.js';
 import { createLogger } from '../libs/bosun/src/logging/logger.js';
 import { BosunModule } from '../libs/bosun/src/module/bosun.module.js';
@@ -162,13 +163,10 @@ const scenarios: Record<string, () => Promise<void>> = {
   },
 
   async 'drain:pg-boss-batch'() {
-    const configs = [
-      { batchSize: 100, localConcurrency: 1 },
-      { batchSize: 200, localConcurrency: 1 },
-      { batchSize: 500, localConcurrency: 1 },
-      { batchSize: 200, localConcurrency: 2 },
-      { batchSize: 500, localConcurrency: 2 },
-    ];
+    const configs = (arg('pg-boss-configs', '100x1,200x1,500x1,200x2,500x2,1000x2') as string).split(',').map((c) => {
+      const [batchSize, localConcurrency] = c.split('x').map(Number);
+      return { batchSize: batchSize!, localConcurrency: localConcurrency! };
+    });
     let best = { rate: 0, label: '' };
     for (const c of configs) {
       await withDatabase(async (url) => {
@@ -201,7 +199,7 @@ const scenarios: Record<string, () => Promise<void>> = {
       await insertJobs(boss, 'noop', Array.from({ length: 5000 }, () => ({ data: {} })));
       let handled = 0;
       const started = performance.now();
-      await boss.work('noop', { pollingIntervalSeconds: 0.5 }, async () => {
+      await boss.work('noop', { pollingIntervalSeconds: 0.5, notifyPollingIntervalSeconds: 0.5 }, async () => {
         handled++;
       });
       await sleep(10_000);
@@ -211,6 +209,42 @@ const scenarios: Record<string, () => Promise<void>> = {
       await boss.stop({ graceful: false, close: true });
       await pool.end();
     });
+  },
+
+  /** graphile-worker (optional peer) with its local queue: its best configuration of those tried. */
+  async 'drain:graphile-worker'() {
+    const logger = new GraphileLogger(() => () => undefined);
+    for (const c of [{ concurrency: 10, size: 500 }, { concurrency: 50, size: 1000 }]) {
+      await withDatabase(async (url) => {
+        // Our own pool, with an error listener: the database is dropped (connections terminated) when the run ends.
+        const gwPool = new pg.Pool({ connectionString: url, max: c.concurrency + 2 });
+        gwPool.on('error', () => undefined);
+        const utils = await makeWorkerUtils({ pgPool: gwPool, logger });
+        await utils.migrate();
+        for (let i = 0; i < DRAIN_JOBS; i += 5000) {
+          await utils.addJobs(Array.from({ length: Math.min(5000, DRAIN_JOBS - i) }, () => ({ identifier: 'noop', payload: {} })));
+        }
+        const pool = new pg.Pool({ connectionString: url, max: 2 });
+        const started = performance.now();
+        const runner = await runGraphile({
+          pgPool: gwPool, concurrency: c.concurrency, noHandleSignals: true, pollInterval: 500, logger,
+          taskList: { noop: async () => undefined },
+          preset: { worker: { localQueue: { size: c.size }, completeJobBatchDelay: 0 } },
+        });
+        // graphile-worker deletes a job when it completes: done when none is left.
+        for (;;) {
+          const { rows } = await pool.query(`SELECT count(*)::int AS n FROM graphile_worker.jobs`);
+          if (rows[0].n === 0) break;
+          await sleep(20);
+        }
+        const seconds = (performance.now() - started) / 1000;
+        line('drain-20k', `graphile-worker concurrency ${c.concurrency} localQueue ${c.size}`, 'throughput', DRAIN_JOBS / seconds, 'jobs/s', { jobs: DRAIN_JOBS, seconds: Math.round(seconds * 1000) / 1000 });
+        await runner.stop();
+        await utils.release();
+        await pool.end();
+        await gwPool.end();
+      });
+    }
   },
 
   /** One job every 20 ms to an idle queue: enqueue-to-start latency. */
@@ -317,7 +351,7 @@ interface Run { scenario: string; extra?: string[] }
 
 function runChild(run: Run, lines: Array<Record<string, unknown>>): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    const argv = [fileURLToPath(import.meta.url), '--scenario', run.scenario, '--admin-url', ADMIN_URL, '--drain-jobs', String(DRAIN_JOBS), ...(run.extra ?? [])];
+    const argv = [fileURLToPath(import.meta.url), '--scenario', run.scenario, '--admin-url', ADMIN_URL, '--drain-jobs', String(DRAIN_JOBS), ...(run.extra ?? []), ...args.filter((a, i) => a.startsWith('--pg-boss-configs') || args[i - 1] === '--pg-boss-configs')];
     const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
     let buffer = '';
     child.stdout.on('data', (d) => {
@@ -340,6 +374,12 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 async function main() {
   const scenario = arg('scenario');
   if (scenario) {
+    // Each run drops its database, terminating whatever connection a library still keeps idle.
+    process.on('uncaughtException', (error) => {
+      if ((error as { code?: string }).code === '57P01') return;
+      process.stderr.write(`${(error as Error).stack}\n`);
+      process.exit(1);
+    });
     await scenarios[scenario]!();
     // Nest and pg-boss timers may linger; the child's job is done.
     process.exit(0);
@@ -352,6 +392,7 @@ async function main() {
     plan.push({ scenario: 'drain:bosun', extra: ['--noop-concurrency', '200'] });
     plan.push({ scenario: 'drain:bosun', extra: ['--noop-concurrency', '1000'] });
     plan.push({ scenario: 'drain:pg-boss-batch' });
+    plan.push({ scenario: 'drain:graphile-worker' });
   }
   plan.push({ scenario: 'drain:pg-boss-default' });
   for (const name of ['latency:bosun', 'latency:pg-boss', 'mixed:bosun', 'mixed:pg-boss-batch']) plan.push({ scenario: name });
@@ -360,14 +401,16 @@ async function main() {
 
   const drains = new Map<string, number[]>();
   for (const l of lines) {
-    if (l.bench !== 'drain-20k' || l.metric !== 'throughput' || l.system === 'pg-boss best batch') continue;
+    if (l.bench !== 'drain-20k' || l.metric !== 'throughput' || String(l.system).includes('best')) continue;
     drains.set(String(l.system), [...(drains.get(String(l.system)) ?? []), l.value as number]);
   }
   for (const [system, values] of drains) line('drain-20k', system, 'throughput-median', median(values), 'jobs/s', { runs: values.length });
   const medians = [...drains].map(([system, values]) => ({ system, value: median(values) }));
   const bestPgBoss = medians.filter((m) => m.system.startsWith('pg-boss batchSize')).sort((a, b) => b.value - a.value)[0];
+  const bestGraphile = medians.filter((m) => m.system.startsWith('graphile-worker')).sort((a, b) => b.value - a.value)[0];
   for (const m of medians.filter((x) => x.system.startsWith('bosun'))) {
     if (bestPgBoss) line('drain-20k', `${m.system} vs ${bestPgBoss.system}`, 'ratio', m.value / bestPgBoss.value, 'x');
+    if (bestGraphile) line('drain-20k', `${m.system} vs ${bestGraphile.system}`, 'ratio', m.value / bestGraphile.value, 'x');
   }
 }
 

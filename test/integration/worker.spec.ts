@@ -49,6 +49,8 @@ const timeoutQueue = defineQueue('w-timeout', { payload: Task, retryLimit: 1, ex
 const poisonQueue = defineQueue('w-poison', { payload: Task, retryLimit: 0, deadLetter: 'w-poison-dead' });
 const historyQueue = defineQueue('w-history', { payload: Task, retryLimit: 6 });
 const filteredQueue = defineQueue('w-filtered', { payload: Task });
+const singletonQueue = defineQueue('w-singleton', { payload: Task, policy: 'singleton' });
+const heartbeatQueue = defineQueue('w-heartbeat', { payload: Task, heartbeatSeconds: 10 });
 
 @Processor(basicQueue, { concurrency: 4 })
 class BasicProcessor {
@@ -99,12 +101,26 @@ class FilteredProcessor {
   }
 }
 
+@Processor(singletonQueue, { concurrency: 3 })
+class SingletonProcessor {
+  process(job: Job<Task>) {
+    return handle('w-singleton', job);
+  }
+}
+
+@Processor(heartbeatQueue)
+class HeartbeatProcessor {
+  process(job: Job<Task>) {
+    return handle('w-heartbeat', job);
+  }
+}
+
 @Module({
-  providers: [BasicProcessor, PriorityProcessor, RetryProcessor, InvalidProcessor, TimeoutProcessor, PoisonProcessor, HistoryProcessor, FilteredProcessor],
+  providers: [HeartbeatProcessor, SingletonProcessor, BasicProcessor, PriorityProcessor, RetryProcessor, InvalidProcessor, TimeoutProcessor, PoisonProcessor, HistoryProcessor, FilteredProcessor],
 })
 class ProcessorsModule {}
 
-const ALL_QUEUES: QueueDefinition<any>[] = [basicQueue, priorityQueue, retryQueue, invalidQueue, timeoutQueue, poisonQueue, historyQueue, filteredQueue];
+const ALL_QUEUES: QueueDefinition<any>[] = [heartbeatQueue, singletonQueue, basicQueue, priorityQueue, retryQueue, invalidQueue, timeoutQueue, poisonQueue, historyQueue, filteredQueue];
 const SERVED = ALL_QUEUES.filter((q) => q !== filteredQueue).map((q) => q.name);
 
 async function jobRow(db: TestDatabase, id: string) {
@@ -186,6 +202,37 @@ describe('worker runtime', () => {
       waits.push(Date.now() - sentAt);
     }
     expect(Math.min(...waits)).toBeLessThan(1000);
+  });
+
+  it('runs queues of other policies through pg-boss fetch, with their rules (singleton: one active at a time)', async () => {
+    const ids = [];
+    for (let i = 0; i < 3; i++) ids.push(await send(singletonQueue, { label: `single-${i}`, ms: 300 }, { priority: 3 - i }));
+    let maxActive = 0;
+    await waitFor(async () => {
+      const { rows } = await db.pool.query(`SELECT state, count(*)::int AS n FROM pgboss.job WHERE id = ANY($1::uuid[]) GROUP BY state`, [ids]);
+      const byState = Object.fromEntries(rows.map((r) => [r.state, r.n]));
+      maxActive = Math.max(maxActive, byState.active ?? 0);
+      return byState.completed === 3;
+    }, 'the three singleton jobs to complete', 15_000, 20);
+    expect(maxActive).toBe(1);
+    expect(seen.filter((s) => s.queue === 'w-singleton').map((s) => [s.label, s.priority])).toEqual([['single-0', 3], ['single-1', 2], ['single-2', 1]]);
+  });
+
+  it('heartbeats a long job every heartbeatSeconds / 2 while it runs', async () => {
+    const id = await send(heartbeatQueue, { label: 'long-heartbeat', ms: 6_500 });
+    // heartbeatSeconds 10: a touch after 5 s moves heartbeat_on past started_on while the job is still active.
+    const row = await waitFor(async () => {
+      const r = await jobRow(db, id!);
+      return r.state === 'active' && new Date(r.heartbeat_on).getTime() - new Date(r.started_on).getTime() >= 4_000 ? r : undefined;
+    }, 'a heartbeat on the running job', 10_000, 100);
+    expect(row.heartbeat_seconds).toBe(10);
+    await waitFor(async () => (await jobRow(db, id!)).state === 'completed', 'the long job to complete');
+    expect(seen.filter((s) => s.id === id).map((s) => s.attempt)).toEqual([1]);
+  });
+
+  it('gives every queue a heartbeat by default, so a lost worker is noticed in seconds, not at expiry', async () => {
+    const { rows } = await db.pool.query(`SELECT heartbeat_seconds FROM pgboss.queue WHERE name = 'w-basic'`);
+    expect(rows[0].heartbeat_seconds).toBe(30);
   });
 
   it('retries with exponential backoff within its bounds, then dead-letters with every attempt recorded', async () => {

@@ -1,10 +1,11 @@
-import type { JobAttempt, JobWithMetadata, PgBoss } from 'pg-boss';
+import type { JobAttempt, PgBoss } from 'pg-boss';
 import type { Logger } from 'pino';
 import type { Pool, PoolClient } from '../db/pool.js';
 import type { QueueDefinition } from '../queues/define-queue.js';
 import { PayloadValidationError, validatePayload } from '../queues/payload.js';
 import type { BosunEvents } from '../runtime/events.js';
 import * as bossSql from './boss-job.sql.js';
+import * as fetchSql from './fetch.sql.js';
 import { describeError, JobAbortedError, type DescribedError, type Job } from './job.js';
 import type { JobErrorKind, JobErrors } from './job-errors.js';
 import type { ProcessorOptions } from './processor.decorator.js';
@@ -21,9 +22,25 @@ export interface QueueRunnerDeps {
 
 type Handler = (job: Job<any>) => unknown;
 
+/** A claimed attempt, as the claim statement returns it. */
+export interface ClaimedJob {
+  id: string;
+  data: unknown;
+  retryCount: number;
+  retryLimit: number;
+  priority: number;
+  expireInSeconds: number;
+  heartbeatSeconds: number | null;
+  createdMs: number;
+  singletonKey: string | null;
+  deadLetter: string | null;
+  sourceName: string | null;
+  sourceId: string | null;
+}
+
 /** One attempt this process holds. */
 interface Running {
-  row: JobWithMetadata<object>;
+  row: ClaimedJob;
   attempt: number;
   controller: AbortController;
   timer: NodeJS.Timeout;
@@ -66,6 +83,10 @@ export class QueueRunner {
   private flushScheduled = false;
   private readonly pending = new Set<Promise<unknown>>();
   private readonly idleWaiters: Array<() => void> = [];
+  /** How this queue's jobs are claimed: bosun's lean statement for standard queues, pg-boss's fetch otherwise. */
+  private claimer?: Promise<(n: number) => Promise<ClaimedJob[]>>;
+  /** Singleton-like policies hold waiting jobs back while one is active: a settle may make the next one fetchable. */
+  private wakeAfterSettle = false;
 
   constructor(
     readonly definition: QueueDefinition<any>,
@@ -122,14 +143,16 @@ export class QueueRunner {
   }
 
   private async fetchAndRun(wanted: number): Promise<void> {
-    let jobs: JobWithMetadata<object>[] = [];
+    let jobs: ClaimedJob[] = [];
     try {
-      jobs = await this.deps.boss.fetch<object>(this.name, { batchSize: wanted, includeMetadata: true });
+      this.claimer ??= this.chooseClaimer();
+      jobs = await (await this.claimer)(wanted);
     } catch (error) {
       if (!this.stopping) this.deps.logger.warn({ queue: this.name, err: (error as Error).message }, 'fetch failed; retrying at the next poll');
       this.fetches--;
       this.reserved -= wanted;
       this.idle = true;
+      this.claimer = undefined;
       return;
     }
     this.fetches--;
@@ -139,7 +162,25 @@ export class QueueRunner {
     this.pump();
   }
 
-  private run(row: JobWithMetadata<object>): void {
+  private async chooseClaimer(): Promise<(n: number) => Promise<ClaimedJob[]>> {
+    const db = this.deps.boss.getDb();
+    const { rows } = await db.executeSql(fetchSql.QUEUE_TABLE, [this.name]);
+    if (rows[0]?.policy === 'standard' && typeof rows[0].table === 'string') {
+      const text = fetchSql.claimStandard(rows[0].table);
+      return async (n) => (await db.executeSql(text, [this.name, n])).rows as ClaimedJob[];
+    }
+    this.wakeAfterSettle = true;
+    return async (n) => {
+      const jobs = await this.deps.boss.fetch<object>(this.name, { batchSize: n, includeMetadata: true });
+      return jobs.map((j) => ({
+        id: j.id, data: j.data, retryCount: j.retryCount, retryLimit: j.retryLimit, priority: j.priority,
+        expireInSeconds: j.expireInSeconds, heartbeatSeconds: j.heartbeatSeconds, createdMs: new Date(j.createdOn).getTime(),
+        singletonKey: j.singletonKey, deadLetter: j.deadLetter, sourceName: j.sourceName, sourceId: j.sourceId,
+      }));
+    };
+  }
+
+  private run(row: ClaimedJob): void {
     this.slotsHeld++;
     const attempt = row.retryCount + 1;
     let data: object;
@@ -163,14 +204,14 @@ export class QueueRunner {
       retryLimit: row.retryLimit,
       priority: row.priority,
       signal: controller.signal,
-      createdOn: row.createdOn,
+      createdOn: new Date(row.createdMs),
       expireInSeconds: row.expireInSeconds,
       heartbeatSeconds: row.heartbeatSeconds,
       singletonKey: row.singletonKey,
       sourceQueue: row.sourceName,
       sourceId: row.sourceId,
     };
-    this.deps.events.emit('job.started', { queue: this.name, jobId: row.id, attempt, waitMs: Math.max(0, now - new Date(row.createdOn).getTime()) });
+    this.deps.events.emit('job.started', { queue: this.name, jobId: row.id, attempt, waitMs: Math.max(0, now - row.createdMs) });
     let result: unknown;
     try {
       result = this.handler(job);
@@ -250,6 +291,7 @@ export class QueueRunner {
         void flush.finally(() => {
           this.flushes.delete(flush);
           if (this.completions.length > 0) this.scheduleFlush();
+          if (this.wakeAfterSettle) this.wake();
         });
       }
     });
@@ -267,13 +309,14 @@ export class QueueRunner {
   private async completeWithOutput(attempt: JobAttempt, output: unknown): Promise<void> {
     try {
       await this.deps.boss.complete(this.name, attempt, typeof output === 'object' ? (output as object) : { value: output });
+      if (this.wakeAfterSettle) this.wake();
     } catch (error) {
       this.deps.logger.error({ queue: this.name, jobId: attempt.id, err: (error as Error).message }, 'could not record completion');
     }
   }
 
   /** Fails one attempt and records its error in one transaction: the database clock stamps both alike. */
-  async fail(row: Pick<JobWithMetadata<object>, 'id' | 'retryCount' | 'retryLimit' | 'deadLetter'>, attempt: number, kind: JobErrorKind, error: DescribedError, durationMs: number, instance: string | null = this.deps.instanceId, exhaust = false): Promise<void> {
+  async fail(row: Pick<ClaimedJob, 'id' | 'retryCount' | 'retryLimit' | 'deadLetter'>, attempt: number, kind: JobErrorKind, error: DescribedError, durationMs: number, instance: string | null = this.deps.instanceId, exhaust = false): Promise<void> {
     const output = { message: error.message, name: error.name, kind, attempt, instance };
     let settled = false;
     try {
@@ -290,13 +333,14 @@ export class QueueRunner {
       return;
     }
     if (!settled) return;
+    if (this.wakeAfterSettle) this.wake();
     const terminal = exhaust || row.retryCount >= row.retryLimit;
     const outcome = !terminal ? 'retry' : row.deadLetter ? 'dead-lettered' : 'failed';
     this.deps.logger[terminal ? 'warn' : 'info']({ queue: this.name, jobId: row.id, attempt, kind, outcome, err: error.message }, `job attempt failed: ${outcome}`);
     this.deps.events.emit('job.finished', { queue: this.name, jobId: row.id, attempt, outcome, durationMs });
   }
 
-  private async deadLetterInvalid(row: JobWithMetadata<object>, attempt: number, error: Error): Promise<void> {
+  private async deadLetterInvalid(row: ClaimedJob, attempt: number, error: Error): Promise<void> {
     const described = error instanceof PayloadValidationError ? { message: error.message, name: error.name } : describeError(error);
     await this.fail(row, attempt, 'invalid-payload', described, 0, this.deps.instanceId, true);
   }
@@ -370,6 +414,11 @@ export class QueueRunner {
     clearInterval(this.heartbeatTimer);
     await this.settleAll();
     return { finished: heldAtStart - leftover.length, released };
+  }
+
+  /** Stops at once: whatever still runs is released for another worker. Safe to call twice. */
+  async stop(): Promise<void> {
+    await this.drain(Date.now());
   }
 
   private async releaseJobs(entries: Running[]): Promise<number> {

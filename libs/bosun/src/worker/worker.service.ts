@@ -215,9 +215,14 @@ export class WorkerRuntime implements OnModuleInit, OnApplicationBootstrap, Befo
     this.logger.info({ queues: results, released }, released ? 'drained: some jobs were released for retry' : 'drained: every in-flight job finished');
   }
 
+  /** Stops at once: whatever still runs is released for another worker. Safe to call twice, and after drain(). */
+  async stop(): Promise<void> {
+    await this.drain(Date.now());
+  }
+
   /** app.close() without a SIGTERM drain (tests, embedding apps): release whatever runs, at once. */
   async beforeApplicationShutdown(): Promise<void> {
     if (!this.isWorker) return;
-    await this.drain(Date.now());
+    await this.stop();
   }
 }

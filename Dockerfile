@@ -10,7 +10,8 @@ RUN npm ci --no-audit --no-fund --ignore-scripts
 COPY tsconfig.json tsconfig.build.json nest-cli.json ./
 COPY apps ./apps
 COPY libs ./libs
-RUN npx tsc -p tsconfig.build.json
+# The image's own node (node_modules/.bin/node is the `node` package's shim, not installed with --ignore-scripts).
+RUN node node_modules/typescript/bin/tsc -p tsconfig.build.json
 
 # 2. production dependencies only.
 FROM node:24-slim AS deps

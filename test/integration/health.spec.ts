@@ -12,6 +12,7 @@ import { waitFor } from '../support/wait.js';
 class Ping {}
 const pingQueue = defineQueue('ops.ping', { payload: Ping });
 const otherQueue = defineQueue('ops.other', { payload: Ping });
+const withDeadLetter = defineQueue('ops.dl-source', { payload: Ping, deadLetter: 'ops.dl' });
 
 describe('health probes (in-process HTTP)', () => {
   let db: TestDatabase;
@@ -73,6 +74,25 @@ describe('health probes (in-process HTTP)', () => {
     // A deferred job (start_after ahead) is not ready, however old: it does not count.
     await db.pool.query(`UPDATE pgboss.job SET start_after = now() + interval '1 hour' WHERE id = $1`, [oldId]);
     expect((await get(`${app.url}/health/ready`)).body.details.backlog.status).toBe('up');
+  });
+
+  it('by default a worker serves its declared queues narrowed by BOSUN_QUEUES, never dead-letter queues it was not given', async () => {
+    const app = await startHttpBosun({ connectionString: db.url, role: 'worker', queues: [pingQueue, otherQueue, withDeadLetter], readyMaxJobAgeSeconds: 60 });
+    apps.push(app);
+    await app.app.get(BossService).whenStarted();
+    expect(app.app.get(ServedQueues).list()).toEqual(['ops.dl-source', 'ops.other', 'ops.ping']);
+    const dead = await app.app.get(BossService).boss.send('ops.dl', {});
+    await db.pool.query(`UPDATE pgboss.job SET start_after = now() - interval '1 day' WHERE id = $1`, [dead]);
+    const ready = await get(`${app.url}/health/ready`);
+    expect(ready.body.details.backlog).toMatchObject({ status: 'up', queues: 3 });
+
+    const filtered = await startHttpBosun({ connectionString: db.url, role: 'worker', queues: [pingQueue, otherQueue, withDeadLetter], queueFilter: ['ops.ping', 'ops.dl'] });
+    apps.push(filtered);
+    await filtered.app.get(BossService).whenStarted();
+    expect(filtered.app.get(ServedQueues).list()).toEqual(['ops.dl', 'ops.ping']);
+    const scheduler = await startHttpBosun({ connectionString: db.url, role: 'scheduler', queues: [pingQueue] });
+    apps.push(scheduler);
+    expect(scheduler.app.get(ServedQueues).list()).toEqual([]);
   });
 
   it('a scheduler standby is ready, with leadership as a detail from events or a plugged-in provider', async () => {

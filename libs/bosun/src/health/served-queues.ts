@@ -4,7 +4,8 @@ import { QueueRegistry } from '../queues/queue-registry.js';
 
 /**
  * The queues this worker process serves, for its readiness backlog check. By default the declared queues
- * (narrowed by BOSUN_QUEUES); the worker runtime sets the exact list once it knows its processors.
+ * narrowed by BOSUN_QUEUES, without dead-letter queues unless listed there (dead letters wait for people, not
+ * workers); the worker runtime sets the exact list once it knows its processors.
  */
 @Injectable()
 export class ServedQueues {
@@ -25,6 +26,8 @@ export class ServedQueues {
     if (this.explicit) return this.explicit;
     const filter = this.options.queueFilter;
     const names = this.registry.names();
-    return filter ? names.filter((n) => filter.includes(n)) : names;
+    if (filter) return names.filter((n) => filter.includes(n));
+    const deadLetters = new Set(this.registry.all().map((d) => d.options.deadLetter).filter(Boolean));
+    return names.filter((n) => !deadLetters.has(n));
   }
 }

@@ -47,7 +47,7 @@ export class BosunMetrics implements OnModuleInit, OnModuleDestroy {
   });
   readonly jobWait = new Histogram({
     name: `${METRIC_PREFIX}job_wait_seconds`,
-    help: 'Time from a job becoming ready to its handler starting, by queue.',
+    help: 'Start latency reported by the worker runtime (job.started waitMs): from enqueued to handler start, by queue.',
     labelNames: ['queue'] as const,
     buckets: FIRE_LAG_BUCKETS,
     registers: [this.registry],

@@ -1,3 +1,4 @@
+import type { OpenTelemetryOptions } from 'pg-boss';
 import type { Logger } from 'pino';
 import type { BosunConfig, QueueMetricsMode } from '../config/config.js';
 import type { QueueDefinition } from '../queues/define-queue.js';
@@ -29,6 +30,8 @@ export interface BosunModuleOptions {
   /** Per-queue depth/age gauges: published while this process leads (default), always, or off. */
   queueMetrics?: QueueMetricsMode;
   queueMetricsIntervalSeconds?: number;
+  /** Passed to pg-boss: its spans and metrics go to the global OpenTelemetry SDK unless providers are given here. */
+  openTelemetry?: OpenTelemetryOptions;
 }
 
 /** The operations options (health thresholds, metrics) from the validated environment, for the apps' forRoot. */

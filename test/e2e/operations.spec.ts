@@ -43,7 +43,7 @@ describe('operations: both apps through start-up, a database outage and shutdown
       await waitForStatus(`${p.url}/health/live`, 200);
       const startup = await waitFor(async () => {
         const r = await get(`${p.url}/health/startup`);
-        return r.body?.error?.schema?.message ? r : undefined;
+        return /run `bosun migrate`/.test(r.body?.error?.schema?.message ?? '') ? r : undefined;
       }, `${p.url} startup probe to explain`);
       expect(startup.status).toBe(503);
       expect(startup.body.error.schema.message).toMatch(/database schema is behind: .*run `bosun migrate`/);

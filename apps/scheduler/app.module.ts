@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { BosunConfig } from '../../libs/bosun/src/config/config.js';
 import { BosunHealthModule } from '../../libs/bosun/src/health/health.module.js';
 import { BosunModule } from '../../libs/bosun/src/module/bosun.module.js';
+import { operationsOptions } from '../../libs/bosun/src/module/options.js';
 import { ExamplesModule } from '../../libs/examples/src/examples.module.js';
 
 /** The scheduler app: a thin root over the library with role 'scheduler'. */
@@ -20,6 +21,7 @@ export class SchedulerAppModule {
           drainTimeoutSeconds: config.drainTimeoutSeconds,
           leaseSeconds: config.leaseSeconds,
           logger,
+          ...operationsOptions(config),
         }),
         BosunHealthModule,
         ExamplesModule,

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { BosunConfig } from '../../libs/bosun/src/config/config.js';
 import { BosunHealthModule } from '../../libs/bosun/src/health/health.module.js';
 import { BosunModule } from '../../libs/bosun/src/module/bosun.module.js';
+import { operationsOptions } from '../../libs/bosun/src/module/options.js';
 import { ExamplesModule } from '../../libs/examples/src/examples.module.js';
 
 /** The worker app: a thin root over the library with role 'worker'. */
@@ -21,6 +22,7 @@ export class WorkerAppModule {
           leaseSeconds: config.leaseSeconds,
           queueFilter: config.queues,
           logger,
+          ...operationsOptions(config),
         }),
         BosunHealthModule,
         ExamplesModule,

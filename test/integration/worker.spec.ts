@@ -3,6 +3,9 @@ import { IsInt, IsString, Max, MaxLength, Min } from 'class-validator';
 import { BossService } from '../../libs/bosun/src/boss/boss.service.js';
 import { defineQueue, type QueueDefinition } from '../../libs/bosun/src/queues/define-queue.js';
 import { BosunModule } from '../../libs/bosun/src/module/bosun.module.js';
+import { BOSUN_LOGGER } from '../../libs/bosun/src/module/options.js';
+import { ServedQueues } from '../../libs/bosun/src/health/served-queues.js';
+import type { Logger } from 'pino';
 import { BosunEvents, type BosunEventMap } from '../../libs/bosun/src/runtime/events.js';
 import { JobAbortedError, type Job } from '../../libs/bosun/src/worker/job.js';
 import { JobErrors } from '../../libs/bosun/src/worker/job-errors.js';
@@ -21,6 +24,8 @@ class Task {
 const seen: Array<{ queue: string; label: string; attempt: number; priority: number; id: string; isTask: boolean; hasSignal: boolean }> = [];
 const aborts: Array<{ label: string; reason: unknown }> = [];
 let throwValue: (label: string, attempt: number) => unknown = () => undefined;
+/** The worker's bosun logger: a handler logs through it to show the job context on its lines. */
+let workerLogger: Logger | undefined;
 /** Runs at the start of each attempt (the bounds test reads the job row there). */
 let onStart: (job: Job<Task>) => Promise<void> = async () => undefined;
 
@@ -39,6 +44,10 @@ async function handle(queue: string, job: Job<Task>) {
   seen.push({ queue, label: job.data.label, attempt: job.attempt, priority: job.priority, id: job.id, isTask: job.data instanceof Task, hasSignal: job.signal instanceof AbortSignal });
   job.signal.addEventListener('abort', () => aborts.push({ label: job.data.label, reason: job.signal.reason }), { once: true });
   await onStart(job);
+  if (job.data.label.startsWith('log-')) {
+    await new Promise((r) => setTimeout(r, 5));
+    workerLogger?.info({ label: job.data.label }, 'inside the handler');
+  }
   if (job.data.ms > 0) await sleep(job.data.ms, job.signal);
   const thrown = throwValue(job.data.label, job.attempt);
   if (thrown !== undefined) throw thrown;
@@ -140,12 +149,15 @@ describe('worker runtime', () => {
   let client: Awaited<ReturnType<typeof startBosun>>;
   let worker: INestApplicationContext | undefined;
   let workerEvents: Array<[keyof BosunEventMap, unknown]> = [];
+  let workerLines: Array<Record<string, unknown>> = [];
 
   const send = (queue: QueueDefinition<any>, data: object, options: object = {}) => client.boss.boss.send(queue.name, data, options);
 
   async function startWorker(queueFilter: string[] = SERVED) {
     const ctx = await startBosun({ connectionString: db.url, role: 'worker', instanceId: 'test-worker', queueFilter, queues: ALL_QUEUES }, [ProcessorsModule]);
     worker = ctx.app;
+    workerLines = ctx.lines;
+    workerLogger = ctx.app.get<Logger>(BOSUN_LOGGER);
     workerEvents = [];
     const events = ctx.app.get(BosunEvents);
     events.on('job.started', (e) => workerEvents.push(['job.started', e]));
@@ -193,6 +205,13 @@ describe('worker runtime', () => {
       ['job.started', expect.objectContaining({ queue: 'w-basic', jobId: id, attempt: 1, waitMs: expect.any(Number) })],
       ['job.finished', expect.objectContaining({ queue: 'w-basic', jobId: id, attempt: 1, outcome: 'completed', durationMs: expect.any(Number) })],
     ]));
+  });
+
+  it('runs each handler in its job context: its log lines carry queue, jobId and attempt; readiness knows the served queues', async () => {
+    const id = await send(basicQueue, { label: 'log-context', ms: 0 });
+    await waitFor(() => workerLines.find((l) => l.msg === 'inside the handler'), 'the handler to log');
+    expect(workerLines.find((l) => l.msg === 'inside the handler')).toMatchObject({ queue: 'w-basic', jobId: id, attempt: 1, label: 'log-context' });
+    expect(worker!.get(ServedQueues).list().sort()).toEqual([...SERVED].sort());
   });
 
   it('wakes on NOTIFY: a job sent to an idle queue starts well before the next poll', async () => {

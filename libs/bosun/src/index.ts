@@ -33,5 +33,17 @@ export { BosunWorkerModule } from './worker/worker.module.js';
 
 
 // --- operations (issue 5)
+export { BosunMetricsModule } from './metrics/metrics.module.js';
+export { BosunMetrics, FIRE_LAG_BUCKETS, JOB_DURATION_BUCKETS, METRIC_PREFIX, QUEUE_JOB_STATES, type QueueSnapshot } from './metrics/metrics.service.js';
+export { QueueMetricsPublisher } from './metrics/queue-metrics.publisher.js';
+export { MetricsController } from './metrics/metrics.controller.js';
+export { HealthController } from './health/health.controller.js';
+export { DB_PING_TIMEOUT_MS, EVENT_LOOP_MAX_DELAY_MS } from './health/indicators.js';
+export { LeadershipState, type LeadershipStatus } from './health/leadership.js';
+export { ServedQueues } from './health/served-queues.js';
+export { currentJobContext, runWithJobContext, type JobContext } from './logging/job-context.js';
+export { logger, setRootLogger } from './logging/logger.js';
+export { operationsOptions } from './module/options.js';
+export { QUEUE_METRICS_MODES, type QueueMetricsMode } from './config/config.js';
 
 

@@ -19,6 +19,7 @@ export function bossOptionsFor(role: BosunRole, options: BosunModuleOptions): Co
     useListenNotify: role !== 'client',
     registerInstance: true,
     instanceName: options.instanceId ? `${role}:${options.instanceId}` : role,
+    ...(options.openTelemetry ? { openTelemetry: options.openTelemetry } : {}),
   };
 }
 

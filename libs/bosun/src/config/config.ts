@@ -14,7 +14,14 @@ export const CONFIG_DEFAULTS = {
   BOSUN_DB_POOL_MAX: 10,
   BOSUN_DRAIN_TIMEOUT_SECONDS: 25,
   BOSUN_LEASE_SECONDS: 10,
+  BOSUN_READY_MAX_JOB_AGE_SECONDS: 300,
+  BOSUN_QUEUE_METRICS: 'leader' as QueueMetricsMode,
+  BOSUN_QUEUE_METRICS_INTERVAL_SECONDS: 15,
 };
+
+/** Who publishes per-queue depth and age gauges: the scheduler leader (default), every process, or nobody. */
+export const QUEUE_METRICS_MODES = ['leader', 'always', 'off'] as const;
+export type QueueMetricsMode = (typeof QUEUE_METRICS_MODES)[number];
 
 const toInt = ({ value }: { value: unknown }) =>
   typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value;
@@ -80,11 +87,28 @@ export class BosunEnv {
   @Min(2, { message: 'BOSUN_LEASE_SECONDS must be an integer between 2 and 300' })
   @Max(300, { message: 'BOSUN_LEASE_SECONDS must be an integer between 2 and 300' })
   BOSUN_LEASE_SECONDS: number = CONFIG_DEFAULTS.BOSUN_LEASE_SECONDS;
+
+  @Transform(toInt)
+  @IsInt({ message: 'BOSUN_READY_MAX_JOB_AGE_SECONDS must be an integer between 0 and 86400 (0 turns the check off)' })
+  @Min(0, { message: 'BOSUN_READY_MAX_JOB_AGE_SECONDS must be an integer between 0 and 86400 (0 turns the check off)' })
+  @Max(86400, { message: 'BOSUN_READY_MAX_JOB_AGE_SECONDS must be an integer between 0 and 86400 (0 turns the check off)' })
+  BOSUN_READY_MAX_JOB_AGE_SECONDS: number = CONFIG_DEFAULTS.BOSUN_READY_MAX_JOB_AGE_SECONDS;
+
+  @Transform(({ value }) => (typeof value === 'string' ? value.trim().toLowerCase() || undefined : value) ?? CONFIG_DEFAULTS.BOSUN_QUEUE_METRICS)
+  @IsIn(QUEUE_METRICS_MODES, { message: `BOSUN_QUEUE_METRICS must be one of ${QUEUE_METRICS_MODES.join(', ')}` })
+  BOSUN_QUEUE_METRICS: QueueMetricsMode = CONFIG_DEFAULTS.BOSUN_QUEUE_METRICS;
+
+  @Transform(toInt)
+  @IsInt({ message: 'BOSUN_QUEUE_METRICS_INTERVAL_SECONDS must be an integer between 1 and 3600' })
+  @Min(1, { message: 'BOSUN_QUEUE_METRICS_INTERVAL_SECONDS must be an integer between 1 and 3600' })
+  @Max(3600, { message: 'BOSUN_QUEUE_METRICS_INTERVAL_SECONDS must be an integer between 1 and 3600' })
+  BOSUN_QUEUE_METRICS_INTERVAL_SECONDS: number = CONFIG_DEFAULTS.BOSUN_QUEUE_METRICS_INTERVAL_SECONDS;
 }
 
 export const ENV_KEYS = [
   'DATABASE_URL', 'PORT', 'BOSUN_INSTANCE_ID', 'BOSUN_JWT_SECRET', 'BOSUN_JWKS_URL', 'BOSUN_QUEUES', 'LOG_LEVEL',
   'BOSUN_DB_POOL_MAX', 'BOSUN_DRAIN_TIMEOUT_SECONDS', 'BOSUN_LEASE_SECONDS',
+  'BOSUN_READY_MAX_JOB_AGE_SECONDS', 'BOSUN_QUEUE_METRICS', 'BOSUN_QUEUE_METRICS_INTERVAL_SECONDS',
 ] as const;
 
 /** The validated configuration every component receives. */
@@ -100,6 +124,10 @@ export interface BosunConfig {
   dbPoolMax: number;
   drainTimeoutSeconds: number;
   leaseSeconds: number;
+  /** A worker whose served queues' oldest ready job waited longer than this reports degraded (0: never). */
+  readyMaxJobAgeSeconds: number;
+  queueMetrics: QueueMetricsMode;
+  queueMetricsIntervalSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -147,6 +175,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     dbPoolMax: parsed.BOSUN_DB_POOL_MAX,
     drainTimeoutSeconds: parsed.BOSUN_DRAIN_TIMEOUT_SECONDS,
     leaseSeconds: parsed.BOSUN_LEASE_SECONDS,
+    readyMaxJobAgeSeconds: parsed.BOSUN_READY_MAX_JOB_AGE_SECONDS,
+    queueMetrics: parsed.BOSUN_QUEUE_METRICS,
+    queueMetricsIntervalSeconds: parsed.BOSUN_QUEUE_METRICS_INTERVAL_SECONDS,
   };
 }
 

@@ -1,6 +1,7 @@
 import type { LoggerService } from '@nestjs/common';
 import { pino, type Logger } from 'pino';
 import type { LogLevel } from '../config/config.js';
+import { currentJobContext } from './job-context.js';
 
 export type { Logger } from 'pino';
 
@@ -12,17 +13,42 @@ export interface LoggerOptions {
   destination?: NodeJS.WritableStream;
 }
 
-/** JSON lines with level, time (ISO), instance and role on every line. */
+/** Loggers made here already add the job context through their mixin; others get it as child bindings. */
+const withJobMixin = new WeakSet<Logger>();
+let rootLogger: Logger | undefined;
+
+/** JSON lines with level, time (ISO), instance and role on every line, plus queue/jobId/attempt inside a job handler. */
 export function createLogger(options: LoggerOptions = {}): Logger {
-  return pino(
+  const logger = pino(
     {
       level: options.level ?? 'info',
       base: { instance: options.instanceId, role: options.role },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
+      // A copy: pino merges the line's own fields into what the mixin returns.
+      mixin: () => ({ ...currentJobContext() }),
     },
     (options.destination as pino.DestinationStream | undefined) ?? pino.destination({ fd: 1, sync: false }),
   );
+  withJobMixin.add(logger);
+  rootLogger ??= logger;
+  return logger;
+}
+
+/** Makes this the logger `logger()` returns when called without one (the apps' process logger). */
+export function setRootLogger(logger: Logger): void {
+  rootLogger = logger;
+}
+
+/**
+ * The logger to use inside a job handler: `base` (or the process's root logger) carrying the current job's
+ * queue, jobId and attempt; outside a handler, the logger itself.
+ */
+export function logger(base?: Logger): Logger {
+  const target = base ?? (rootLogger ??= createLogger());
+  if (withJobMixin.has(target)) return target;
+  const context = currentJobContext();
+  return context ? target.child({ ...context }) : target;
 }
 
 /** Routes Nest's own log calls into the same JSON lines. */

@@ -1,4 +1,6 @@
+import type { OpenTelemetryOptions } from 'pg-boss';
 import type { Logger } from 'pino';
+import type { BosunConfig, QueueMetricsMode } from '../config/config.js';
 import type { QueueDefinition } from '../queues/define-queue.js';
 
 export const BOSUN_ROLES = ['scheduler', 'worker', 'client'] as const;
@@ -23,6 +25,22 @@ export interface BosunModuleOptions {
   /** Scheduler role: seconds after which a silent leader loses its lock. */
   leaseSeconds?: number;
   logger?: Logger;
+  /** Worker role: readiness reports degraded when the served queues' oldest ready job waited longer (0: never). */
+  readyMaxJobAgeSeconds?: number;
+  /** Per-queue depth/age gauges: published while this process leads (default), always, or off. */
+  queueMetrics?: QueueMetricsMode;
+  queueMetricsIntervalSeconds?: number;
+  /** Passed to pg-boss: its spans and metrics go to the global OpenTelemetry SDK unless providers are given here. */
+  openTelemetry?: OpenTelemetryOptions;
+}
+
+/** The operations options (health thresholds, metrics) from the validated environment, for the apps' forRoot. */
+export function operationsOptions(config: BosunConfig): Pick<BosunModuleOptions, 'readyMaxJobAgeSeconds' | 'queueMetrics' | 'queueMetricsIntervalSeconds'> {
+  return {
+    readyMaxJobAgeSeconds: config.readyMaxJobAgeSeconds,
+    queueMetrics: config.queueMetrics,
+    queueMetricsIntervalSeconds: config.queueMetricsIntervalSeconds,
+  };
 }
 
 export const BOSUN_OPTIONS = Symbol('BOSUN_OPTIONS');
@@ -36,6 +54,9 @@ export const OPTION_DEFAULTS = {
   startWaitMs: 30_000,
   /** How often a process whose schema is behind checks again. */
   schemaRetryMs: 2_000,
+  readyMaxJobAgeSeconds: 300,
+  queueMetrics: 'leader' as QueueMetricsMode,
+  queueMetricsIntervalSeconds: 15,
 };
 
 export class BosunOptionsError extends Error {
@@ -55,6 +76,15 @@ export function validateModuleOptions(o: BosunModuleOptions): BosunModuleOptions
   }
   if (o.poolMax !== undefined && (!Number.isInteger(o.poolMax) || o.poolMax < 2)) {
     throw new BosunOptionsError(`BosunModule option poolMax must be an integer >= 2, got ${JSON.stringify(o.poolMax)}`, 'poolMax');
+  }
+  if (o.readyMaxJobAgeSeconds !== undefined && (!Number.isInteger(o.readyMaxJobAgeSeconds) || o.readyMaxJobAgeSeconds < 0)) {
+    throw new BosunOptionsError(`BosunModule option readyMaxJobAgeSeconds must be an integer >= 0, got ${JSON.stringify(o.readyMaxJobAgeSeconds)}`, 'readyMaxJobAgeSeconds');
+  }
+  if (o.queueMetrics !== undefined && !['leader', 'always', 'off'].includes(o.queueMetrics)) {
+    throw new BosunOptionsError(`BosunModule option queueMetrics must be one of leader, always, off, got ${JSON.stringify(o.queueMetrics)}`, 'queueMetrics');
+  }
+  if (o.queueMetricsIntervalSeconds !== undefined && (!Number.isInteger(o.queueMetricsIntervalSeconds) || o.queueMetricsIntervalSeconds < 1)) {
+    throw new BosunOptionsError(`BosunModule option queueMetricsIntervalSeconds must be an integer >= 1, got ${JSON.stringify(o.queueMetricsIntervalSeconds)}`, 'queueMetricsIntervalSeconds');
   }
   return o;
 }

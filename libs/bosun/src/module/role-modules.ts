@@ -1,4 +1,5 @@
 import type { Type } from '@nestjs/common';
+import { BosunMetricsModule } from '../metrics/metrics.module.js';
 import { BosunWorkerModule } from '../worker/worker.module.js';
 
 /**
@@ -12,4 +13,5 @@ export const ROLE_MODULES: Type[] = [
   // scheduler (issue 4)
 
   // operations: metrics (issue 5)
+  BosunMetricsModule,
 ];

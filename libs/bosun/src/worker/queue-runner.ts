@@ -1,5 +1,6 @@
 import type { JobAttempt, PgBoss } from 'pg-boss';
 import type { Logger } from 'pino';
+import { runWithJobContext } from '../logging/job-context.js';
 import type { Pool, PoolClient } from '../db/pool.js';
 import type { QueueDefinition } from '../queues/define-queue.js';
 import { PayloadValidationError, validatePayload } from '../queues/payload.js';
@@ -267,7 +268,8 @@ export class QueueRunner {
     }
     let result: unknown;
     try {
-      result = this.handler(job);
+      // Every bosun log line the handler writes (and whatever it awaits) carries queue, jobId and attempt.
+      result = runWithJobContext({ queue: this.name, jobId: row.id, attempt }, () => this.handler(job));
     } catch (error) {
       this.failed(entry, error);
       return;

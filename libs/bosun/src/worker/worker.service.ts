@@ -1,8 +1,9 @@
-import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Optional, type BeforeApplicationShutdown, type OnApplicationBootstrap, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
 import type { Logger } from 'pino';
 import { BossService } from '../boss/boss.service.js';
 import { BosunDatabase } from '../db/database.js';
+import { ServedQueues } from '../health/served-queues.js';
 import { BOSUN_LOGGER, BOSUN_OPTIONS, OPTION_DEFAULTS, type BosunModuleOptions } from '../module/options.js';
 import { QueueRegistry } from '../queues/queue-registry.js';
 import { BosunEvents } from '../runtime/events.js';
@@ -57,6 +58,7 @@ export class WorkerRuntime implements OnModuleInit, OnApplicationBootstrap, Befo
     private readonly events: BosunEvents,
     private readonly lifecycle: Lifecycle,
     private readonly errors: JobErrors,
+    @Optional() private readonly servedQueues?: ServedQueues,
   ) {}
 
   get isWorker(): boolean {
@@ -123,9 +125,12 @@ export class WorkerRuntime implements OnModuleInit, OnApplicationBootstrap, Befo
       }
     }
     if (this.stopped || this.lifecycle.draining) return;
+    const served = this.served();
+    // Readiness judges the backlog of exactly the queues this process runs (with no processor, ServedQueues' default).
+    if (served.length > 0) this.servedQueues?.set(served.map((p) => p.metadata.queue.name));
     const boss = this.bossService.boss;
     const instanceId = this.options.instanceId ?? 'worker';
-    for (const p of this.served()) {
+    for (const p of served) {
       const runner = new QueueRunner(p.metadata.queue, (job) => p.instance.process(job), p.metadata.options, {
         boss,
         pool: this.db.pool,

@@ -6,6 +6,7 @@ import { BosunModule } from '../../libs/bosun/src/module/bosun.module.js';
 import { BOSUN_LOGGER } from '../../libs/bosun/src/module/options.js';
 import { ServedQueues } from '../../libs/bosun/src/health/served-queues.js';
 import type { Logger } from 'pino';
+import { SchedulerRegistry } from '@nestjs/schedule';
 import { BosunEvents, type BosunEventMap } from '../../libs/bosun/src/runtime/events.js';
 import { JobAbortedError, type Job } from '../../libs/bosun/src/worker/job.js';
 import { JobErrors } from '../../libs/bosun/src/worker/job-errors.js';
@@ -212,6 +213,8 @@ describe('worker runtime', () => {
     await waitFor(() => workerLines.find((l) => l.msg === 'inside the handler'), 'the handler to log');
     expect(workerLines.find((l) => l.msg === 'inside the handler')).toMatchObject({ queue: 'w-basic', jobId: id, attempt: 1, label: 'log-context' });
     expect(worker!.get(ServedQueues).list().sort()).toEqual([...SERVED].sort());
+    // Its maintenance timers are Nest's, so Nest clears them on shutdown too.
+    expect(worker!.get(SchedulerRegistry).getIntervals()).toEqual(expect.arrayContaining(['bosun.worker.rescue', 'bosun.worker.prune-job-errors']));
   });
 
   it('wakes on NOTIFY: a job sent to an idle queue starts well before the next poll', async () => {

@@ -360,6 +360,18 @@ describe('worker runtime', () => {
     expect(history[0]).toMatchObject({ message: 'attempt 7 failed', kind: 'error', instance: 'test-worker', queue: 'w-history' });
   });
 
+  it('drains a burst: every job runs once and is recorded completed (completions ride on the next claims)', async () => {
+    const jobs = Array.from({ length: 500 }, (_, i) => ({ data: { label: `burst-${i}`, ms: 0 } }));
+    const ids = await client.boss.boss.insert(basicQueue.name, jobs, { returnId: true });
+    await waitFor(async () => {
+      const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM pgboss.job WHERE id = ANY($1::uuid[]) AND state = 'completed'`, [ids]);
+      return rows[0].n === 500;
+    }, 'the 500 jobs to complete', 30_000);
+    const runs = seen.filter((s) => s.label.startsWith('burst-'));
+    expect(runs).toHaveLength(500);
+    expect(new Set(runs.map((r) => r.id)).size).toBe(500);
+  });
+
   it('does not let a poison job block the queue behind it', async () => {
     throwValue = (label) => (label === 'poison' ? new Error('poisoned') : undefined);
     const poison = await send(poisonQueue, { label: 'poison', ms: 0 }, { priority: 100 });

@@ -360,7 +360,7 @@ describe('worker runtime', () => {
     expect(history[0]).toMatchObject({ message: 'attempt 7 failed', kind: 'error', instance: 'test-worker', queue: 'w-history' });
   });
 
-  it('drains a burst: every job runs once and is recorded completed (completions ride on the next claims)', async () => {
+  it('drains a burst: every job runs once and is recorded completed (claims and batched completions overlap)', async () => {
     const jobs = Array.from({ length: 500 }, (_, i) => ({ data: { label: `burst-${i}`, ms: 0 } }));
     const ids = await client.boss.boss.insert(basicQueue.name, jobs, { returnId: true });
     await waitFor(async () => {

@@ -8,32 +8,9 @@ import pg from 'pg';
  * $1 queue name, $2 batch size. `table` is the queue's table as pgboss.queue names it.
  */
 export function claimStandard(table: string): string {
-  return claimStatement(table, false);
-}
-
-/**
- * The claim, with the completion of earlier attempts riding along in the same statement (one round trip and one
- * transaction instead of two). The completion is completeAttempts' update as a CTE; it touches only active rows,
- * the claim only waiting ones. $1 queue name, $2 batch size, $3 ids to complete, $4 their 'id:retry_count' pairs.
- */
-export function completeAndClaimStandard(table: string): string {
-  return claimStatement(table, true);
-}
-
-function claimStatement(table: string, withCompletion: boolean): string {
   const t = `pgboss.${pg.escapeIdentifier(table)}`;
-  const done = withCompletion
-    ? `done AS (
-      UPDATE ${t}
-      SET completed_on = pgboss.job_now(), state = 'completed', output = NULL
-      WHERE name = $1
-        AND id = ANY($3::uuid[])
-        AND state = 'active'
-        AND (id::text || ':' || retry_count::text) = ANY($4::text[])
-    ),`
-    : '';
   return `
-    WITH ${done} next AS (
+    WITH next AS (
       SELECT j.id
       FROM ${t} j
       WHERE j.name = $1

@@ -138,10 +138,6 @@ export class QueueRunner {
   private readonly idleWaiters: Array<() => void> = [];
   /** How this queue's jobs are claimed: bosun's lean statement for standard queues, pg-boss's fetch otherwise. */
   private claimer?: Promise<(n: number) => Promise<ClaimedJob[]>>;
-  /** Standard queues: the claim that also completes finished attempts, so a busy queue settles without extra statements. */
-  private completeAndClaim?: (n: number, batch: JobAttempt[]) => Promise<ClaimedJob[]>;
-  /** While a claimed batch is being started, slot releases do not each trigger a claim: one follows the batch. */
-  private starting = false;
   /** Completes a batch of attempts: bosun's lean statement once the queue's table is known, else pg-boss's complete(). */
   private completer?: (batch: JobAttempt[]) => Promise<unknown>;
   /** Singleton-like policies hold waiting jobs back while one is active: a settle may make the next one fetchable. */
@@ -208,38 +204,20 @@ export class QueueRunner {
 
   private async fetchAndRun(wanted: number): Promise<void> {
     let jobs: ClaimedJob[] = [];
-    let riding: JobAttempt[] = [];
     try {
       this.claimer ??= this.chooseClaimer();
-      const claim = await this.claimer;
-      if (this.completeAndClaim && this.completions.length > 0) {
-        riding = this.completions.splice(0, COMPLETE_BATCH);
-        jobs = await this.completeAndClaim(wanted, riding);
-      } else {
-        jobs = await claim(wanted);
-      }
+      jobs = await (await this.claimer)(wanted);
     } catch (error) {
       if (!this.stopping) this.deps.logger.warn({ queue: this.name, err: (error as Error).message }, 'fetch failed; retrying at the next poll');
-      // Completions that rode along are settled on their own instead.
-      if (riding.length > 0) {
-        this.completions.unshift(...riding);
-        this.scheduleFlush();
-      }
       this.fetches--;
       this.reserved -= wanted;
       this.idle = true;
       this.claimer = undefined;
-      this.completeAndClaim = undefined;
       return;
     }
     this.fetches--;
     this.reserved -= wanted;
-    this.starting = true;
-    try {
-      for (const row of jobs) this.run(row);
-    } finally {
-      this.starting = false;
-    }
+    for (const row of jobs) this.run(row);
     if (jobs.length < wanted && !this.wokenDuringFetch) this.idle = true;
     this.pump();
   }
@@ -252,9 +230,6 @@ export class QueueRunner {
       this.completer = (batch) => db.executeSql(text, [this.name, batch.map((a) => a.id), batch.map((a) => `${a.id}:${a.retryCount}`)]);
     }
     if (rows[0]?.policy === 'standard' && typeof rows[0].table === 'string') {
-      const combined = fetchSql.completeAndClaimStandard(rows[0].table);
-      this.completeAndClaim = async (n, batch) =>
-        (await db.executeSql(combined, [this.name, n, batch.map((a) => a.id), batch.map((a) => `${a.id}:${a.retryCount}`)])).rows as ClaimedJob[];
       const text = fetchSql.claimStandard(rows[0].table);
       return async (n) => (await db.executeSql(text, [this.name, n])).rows as ClaimedJob[];
     }
@@ -357,7 +332,7 @@ export class QueueRunner {
   private release(): void {
     this.slotsHeld--;
     if (this.slotsHeld === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
-    if (!this.starting) this.pump();
+    this.pump();
   }
 
   private track(promise: Promise<unknown>): void {

@@ -22,8 +22,13 @@ export interface AppProcess {
 let nextPort = 20_000 + (process.pid % 5000) * 2;
 
 export function spawnApp(app: 'scheduler' | 'worker', env: Record<string, string>): AppProcess {
+  return spawnScript(join('apps', app, 'main.js'), env);
+}
+
+/** Spawns a built entry point under dist/ (an app, or a fixture such as bench/sim/main.js). */
+export function spawnScript(script: string, env: Record<string, string>): AppProcess {
   const port = env.PORT ? Number(env.PORT) : nextPort++;
-  const child = spawn(NODE, [join(ROOT, 'dist', 'apps', app, 'main.js')], {
+  const child = spawn(NODE, [join(ROOT, 'dist', script)], {
     env: { ...process.env, LOG_LEVEL: 'info', PORT: String(port), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

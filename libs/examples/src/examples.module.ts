@@ -1,9 +1,11 @@
 import { Module } from '@nestjs/common';
 import { BosunModule } from '../../bosun/src/module/bosun.module.js';
 import { EXAMPLE_QUEUES } from './jobs.js';
+import { EXAMPLE_PROCESSORS } from './processors.js';
 
-/** The seed teams' jobs as one feature module; both apps load it by default. */
+/** The seed teams' jobs and their processors as one feature module; both apps load it (processors run only in workers). */
 @Module({
   imports: [BosunModule.forFeature(EXAMPLE_QUEUES)],
+  providers: [...EXAMPLE_PROCESSORS],
 })
 export class ExamplesModule {}

@@ -12,3 +12,4 @@ export {
   reportsQueue,
   SendEmail,
 } from './jobs.js';
+export { CompleteEndedEventsProcessor, EmailProcessor, EXAMPLE_PROCESSORS, HousekeepingProcessor, MonthlyReportProcessor, PaymentReminderProcessor } from './processors.js';

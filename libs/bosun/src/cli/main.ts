@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { loadConfigOrExit } from '../config/config.js';
@@ -27,9 +28,10 @@ export function buildCli(): Command {
       if (!Number.isInteger(n) || n < 0 || n > 16) throw new CommanderError(1, 'bosun.workers', `--workers must be an integer between 0 and 16, got "${v}"`);
       return n;
     })
-    .action(async (opts: { workers?: number }) => {
+    .option('--data-dir <path>', 'where the embedded Postgres keeps its data (default .bosun/pgdata)')
+    .action(async (opts: { workers?: number; dataDir?: string }) => {
       const config = loadConfigOrExit({ requireDatabaseUrl: false });
-      const cluster = await startLocalCluster({ config, workers: opts.workers });
+      const cluster = await startLocalCluster({ config, workers: opts.workers, dataDir: opts.dataDir && resolve(opts.dataDir) });
       const width = Math.max(...cluster.processes.map((p) => p.name.length), 8);
       const lines = [
         '',

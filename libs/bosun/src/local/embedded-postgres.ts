@@ -145,7 +145,8 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
 
   if (!existsSync(join(dataDir, 'PG_VERSION'))) {
     rmSync(dataDir, { recursive: true, force: true });
-    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    mkdirSync(dirname(dataDir), { recursive: true, mode: 0o755 }); // the postgres user must traverse the parents
+    mkdirSync(dataDir, { mode: 0o700 });
     if (ids) chownSync(dataDir, ids.uid, ids.gid);
     const pwFile = join(tmpdir(), `.bosun-pg-pw-${process.pid}`);
     writeFileSync(pwFile, `${password}\n`, { mode: 0o644 });
@@ -161,7 +162,8 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const child = spawn(
     postgres,
     ['-D', dataDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=200', '-c', 'fsync=off'],
-    { ...ids, env: { ...process.env, LC_ALL: 'C', LANG: 'C' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    // Its own process group: a terminal's Ctrl-C must not stop the database before the apps have drained.
+    { ...ids, env: { ...process.env, LC_ALL: 'C', LANG: 'C' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
   );
   let output = '';
   const collect = (d: Buffer) => {

@@ -1,5 +1,6 @@
 import type { Type } from '@nestjs/common';
 import { BosunMetricsModule } from '../metrics/metrics.module.js';
+import { BosunWorkerModule } from '../worker/worker.module.js';
 
 /**
  * Modules BosunModule imports for every role; each one's services check the role at start and stay
@@ -7,6 +8,7 @@ import { BosunMetricsModule } from '../metrics/metrics.module.js';
  */
 export const ROLE_MODULES: Type[] = [
   // worker runtime (issue 3)
+  BosunWorkerModule,
 
   // scheduler (issue 4)
 

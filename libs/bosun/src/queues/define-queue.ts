@@ -11,6 +11,8 @@ export const QUEUE_DEFAULTS = {
   retryDelay: 0,
   retryBackoff: false,
   expireInSeconds: 15 * 60,
+  /** Workers touch running jobs every heartbeatSeconds / 2; a job whose worker died runs again once this lapses (not after expireInSeconds). */
+  heartbeatSeconds: 30,
   retentionSeconds: 14 * 24 * 3600,
   deleteAfterSeconds: 7 * 24 * 3600,
   policy: 'standard' as QueuePolicy,

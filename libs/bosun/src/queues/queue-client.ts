@@ -1,13 +1,16 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { JobInsert, SendOptions as BossSendOptions } from 'pg-boss';
 import { BossService } from '../boss/boss.service.js';
-import type { QueueDefinition } from './define-queue.js';
+import type { QueueDefinition, QueueOptions } from './define-queue.js';
 import { validatePayload } from './payload.js';
 import { QueueRegistry } from './queue-registry.js';
 import { toBossDb, type TransactionLike } from './transaction.js';
 
+/** Queue options a single job may override. */
+type JobOverrides = Pick<QueueOptions, 'retryLimit' | 'retryDelay' | 'retryBackoff' | 'retryDelayMax' | 'expireInSeconds' | 'heartbeatSeconds' | 'deadLetter' | 'retentionSeconds' | 'deleteAfterSeconds'>;
+
 /** Per-job options; anything left out comes from the queue's declaration. */
-export interface SendOptions {
+export interface SendOptions extends JobOverrides {
   /** Higher runs first. */
   priority?: number;
   /** Do not start before this instant (a Date, an ISO string, or seconds from now). */
@@ -18,15 +21,6 @@ export interface SendOptions {
   singletonNextSlot?: boolean;
   /** Your own job id (a UUID). */
   id?: string;
-  retryLimit?: number;
-  retryDelay?: number;
-  retryBackoff?: boolean;
-  retryDelayMax?: number;
-  expireInSeconds?: number;
-  heartbeatSeconds?: number;
-  deadLetter?: string;
-  retentionSeconds?: number;
-  deleteAfterSeconds?: number;
   /** Send inside the caller's transaction: the job exists only if that transaction commits. */
   db?: TransactionLike;
 }

@@ -23,7 +23,7 @@ export function desiredQueueOptions(def: QueueDefinition<any>) {
     expireInSeconds: o.expireInSeconds ?? QUEUE_DEFAULTS.expireInSeconds,
     retentionSeconds: o.retentionSeconds ?? QUEUE_DEFAULTS.retentionSeconds,
     deleteAfterSeconds: o.deleteAfterSeconds ?? QUEUE_DEFAULTS.deleteAfterSeconds,
-    heartbeatSeconds: o.heartbeatSeconds ?? null,
+    heartbeatSeconds: o.heartbeatSeconds ?? QUEUE_DEFAULTS.heartbeatSeconds,
     deadLetter: o.deadLetter ?? null,
     notify: true,
   };

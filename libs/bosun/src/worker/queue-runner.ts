@@ -1,0 +1,458 @@
+import type { JobAttempt, PgBoss } from 'pg-boss';
+import type { Logger } from 'pino';
+import type { Pool, PoolClient } from '../db/pool.js';
+import type { QueueDefinition } from '../queues/define-queue.js';
+import { PayloadValidationError, validatePayload } from '../queues/payload.js';
+import type { BosunEvents } from '../runtime/events.js';
+import * as bossSql from './boss-job.sql.js';
+import * as fetchSql from './fetch.sql.js';
+import { describeError, JobAbortedError, type DescribedError, type Job } from './job.js';
+import type { JobErrorKind, JobErrors } from './job-errors.js';
+import type { ProcessorOptions } from './processor.decorator.js';
+
+export interface QueueRunnerDeps {
+  boss: PgBoss;
+  /** bosun's own pool: failures are settled in a transaction with their error history. */
+  pool: Pool;
+  errors: JobErrors;
+  events: BosunEvents;
+  logger: Logger;
+  instanceId: string;
+}
+
+type Handler = (job: Job<any>) => unknown;
+
+/** A claimed attempt, as the claim statement returns it. */
+export interface ClaimedJob {
+  id: string;
+  data: unknown;
+  retryCount: number;
+  retryLimit: number;
+  priority: number;
+  expireInSeconds: number;
+  heartbeatSeconds: number | null;
+  createdMs: number;
+  singletonKey: string | null;
+  deadLetter: string | null;
+  sourceName: string | null;
+  sourceId: string | null;
+}
+
+/** One attempt this process holds. */
+interface Running {
+  row: ClaimedJob;
+  attempt: number;
+  controller: AbortController;
+  timer: NodeJS.Timeout;
+  /** The job's outcome is decided (completed, failed, timed out, released or its claim lost): later results are ignored. */
+  decided: boolean;
+  lastTouchMs: number;
+  startedMs: number;
+}
+
+const COMPLETE_BATCH = 1000;
+/** Fetches one queue may have in flight at once. */
+const MAX_FETCHES = 2;
+/** Completion statements one queue may have in flight at once. */
+const MAX_FLUSHES = 2;
+/** How often heartbeats are considered; each job is touched every heartbeatSeconds / 2. */
+const HEARTBEAT_TICK_MS = 1000;
+
+/**
+ * Runs one queue's processor in this process: claims jobs in batches sized to the free slots, keeps the slots busy,
+ * settles completions in batches, fails, dead-letters, times out, heartbeats and drains.
+ */
+export class QueueRunner {
+  readonly name: string;
+  private readonly running = new Map<string, Running>();
+  /** Handlers still executing, including ones whose job was already decided (a timed-out handler that ignores its signal keeps its slot). */
+  private slotsHeld = 0;
+  /** Fetches in flight, and the slots they may fill. */
+  private fetches = 0;
+  private reserved = 0;
+  private readonly fetchesInFlight = new Set<Promise<void>>();
+  /** The last fetch came back short: wait for a NOTIFY, the poll timer or a retry coming due before fetching again. */
+  private idle = false;
+  private wokenDuringFetch = false;
+  private stopping = false;
+  private started = false;
+  private pollTimer?: NodeJS.Timeout;
+  private heartbeatTimer?: NodeJS.Timeout;
+  private completions: JobAttempt[] = [];
+  private readonly flushes = new Set<Promise<void>>();
+  private flushScheduled = false;
+  private readonly pending = new Set<Promise<unknown>>();
+  private readonly idleWaiters: Array<() => void> = [];
+  /** How this queue's jobs are claimed: bosun's lean statement for standard queues, pg-boss's fetch otherwise. */
+  private claimer?: Promise<(n: number) => Promise<ClaimedJob[]>>;
+  /** Singleton-like policies hold waiting jobs back while one is active: a settle may make the next one fetchable. */
+  private wakeAfterSettle = false;
+
+  constructor(
+    readonly definition: QueueDefinition<any>,
+    private readonly handler: Handler,
+    readonly options: Required<ProcessorOptions>,
+    private readonly deps: QueueRunnerDeps,
+  ) {
+    this.name = definition.name;
+  }
+
+  /** Ids of the jobs this runner holds (the rescuer leaves them alone). */
+  heldIds(): string[] {
+    return [...this.running.keys()];
+  }
+
+  get inFlight(): number {
+    return this.slotsHeld;
+  }
+
+  /** Safe to call twice. */
+  start(): void {
+    if (this.started || this.stopping) return;
+    this.started = true;
+    this.pollTimer = setInterval(() => this.wake(), this.options.pollingIntervalSeconds * 1000);
+    this.pollTimer.unref();
+    this.heartbeatTimer = setInterval(() => void this.heartbeat(), HEARTBEAT_TICK_MS);
+    this.heartbeatTimer.unref();
+    this.pump();
+  }
+
+  /** A NOTIFY, the poll timer or a retry: jobs may be waiting. */
+  wake(): void {
+    this.idle = false;
+    if (this.fetches > 0) this.wokenDuringFetch = true;
+    this.pump();
+  }
+
+  /** Claims jobs for the free slots: up to MAX_FETCHES fetches in flight, so claiming overlaps with settling and running. */
+  private pump(): void {
+    if (!this.started || this.stopping) return;
+    while (this.fetches < MAX_FETCHES && !this.idle) {
+      const free = this.options.concurrency - this.slotsHeld - this.reserved;
+      if (free <= 0) return;
+      // A second fetch only for a sizeable gap: small top-ups wait for the fetch in flight.
+      if (this.fetches > 0 && free < Math.ceil(this.options.batchSize / 2)) return;
+      const wanted = Math.min(free, this.options.batchSize);
+      this.reserved += wanted;
+      this.fetches++;
+      if (this.fetches === 1) this.wokenDuringFetch = false;
+      const fetch = this.fetchAndRun(wanted);
+      this.fetchesInFlight.add(fetch);
+      void fetch.finally(() => this.fetchesInFlight.delete(fetch));
+    }
+  }
+
+  private async fetchAndRun(wanted: number): Promise<void> {
+    let jobs: ClaimedJob[] = [];
+    try {
+      this.claimer ??= this.chooseClaimer();
+      jobs = await (await this.claimer)(wanted);
+    } catch (error) {
+      if (!this.stopping) this.deps.logger.warn({ queue: this.name, err: (error as Error).message }, 'fetch failed; retrying at the next poll');
+      this.fetches--;
+      this.reserved -= wanted;
+      this.idle = true;
+      this.claimer = undefined;
+      return;
+    }
+    this.fetches--;
+    this.reserved -= wanted;
+    for (const row of jobs) this.run(row);
+    if (jobs.length < wanted && !this.wokenDuringFetch) this.idle = true;
+    this.pump();
+  }
+
+  private async chooseClaimer(): Promise<(n: number) => Promise<ClaimedJob[]>> {
+    const db = this.deps.boss.getDb();
+    const { rows } = await db.executeSql(fetchSql.QUEUE_TABLE, [this.name]);
+    if (rows[0]?.policy === 'standard' && typeof rows[0].table === 'string') {
+      const text = fetchSql.claimStandard(rows[0].table);
+      return async (n) => (await db.executeSql(text, [this.name, n])).rows as ClaimedJob[];
+    }
+    this.wakeAfterSettle = true;
+    return async (n) => {
+      const jobs = await this.deps.boss.fetch<object>(this.name, { batchSize: n, includeMetadata: true });
+      return jobs.map((j) => ({
+        id: j.id, data: j.data, retryCount: j.retryCount, retryLimit: j.retryLimit, priority: j.priority,
+        expireInSeconds: j.expireInSeconds, heartbeatSeconds: j.heartbeatSeconds, createdMs: new Date(j.createdOn).getTime(),
+        singletonKey: j.singletonKey, deadLetter: j.deadLetter, sourceName: j.sourceName, sourceId: j.sourceId,
+      }));
+    };
+  }
+
+  private run(row: ClaimedJob): void {
+    this.slotsHeld++;
+    const attempt = row.retryCount + 1;
+    let data: object;
+    try {
+      data = validatePayload(this.name, this.definition.options.payload, row.data);
+    } catch (error) {
+      this.track(this.deadLetterInvalid(row, attempt, error as Error));
+      this.release();
+      return;
+    }
+    const controller = new AbortController();
+    const timer = setTimeout(() => this.timeout(entry), row.expireInSeconds * 1000);
+    const now = Date.now();
+    const entry: Running = { row, attempt, controller, timer, decided: false, lastTouchMs: now, startedMs: now };
+    this.running.set(row.id, entry);
+    const job: Job<object> = {
+      id: row.id,
+      queue: this.name,
+      data,
+      attempt,
+      retryLimit: row.retryLimit,
+      priority: row.priority,
+      signal: controller.signal,
+      createdOn: new Date(row.createdMs),
+      expireInSeconds: row.expireInSeconds,
+      heartbeatSeconds: row.heartbeatSeconds,
+      singletonKey: row.singletonKey,
+      sourceQueue: row.sourceName,
+      sourceId: row.sourceId,
+    };
+    this.deps.events.emit('job.started', { queue: this.name, jobId: row.id, attempt, waitMs: Math.max(0, now - row.createdMs) });
+    let result: unknown;
+    try {
+      result = this.handler(job);
+    } catch (error) {
+      this.failed(entry, error);
+      return;
+    }
+    if (result && typeof (result as Promise<unknown>).then === 'function') {
+      (result as Promise<unknown>).then(
+        (output) => this.succeeded(entry, output),
+        (error) => this.failed(entry, error),
+      );
+    } else {
+      this.succeeded(entry, result);
+    }
+  }
+
+  /** Decides the outcome once: the first of handler result, timeout, lost claim or drain wins. */
+  private decide(entry: Running): boolean {
+    if (entry.decided) return false;
+    entry.decided = true;
+    clearTimeout(entry.timer);
+    this.running.delete(entry.row.id);
+    return true;
+  }
+
+  private succeeded(entry: Running, output: unknown): void {
+    if (this.decide(entry)) {
+      const attempt = { id: entry.row.id, retryCount: entry.row.retryCount };
+      if (output === undefined || output === null) this.completions.push(attempt);
+      else this.track(this.completeWithOutput(attempt, output));
+      this.deps.events.emit('job.finished', { queue: this.name, jobId: entry.row.id, attempt: entry.attempt, outcome: 'completed', durationMs: Date.now() - entry.startedMs });
+      this.scheduleFlush();
+    }
+    this.release();
+  }
+
+  private failed(entry: Running, error: unknown): void {
+    if (this.decide(entry)) {
+      this.track(this.fail(entry.row, entry.attempt, 'error', describeError(error), Date.now() - entry.startedMs));
+    } else if (!(error instanceof JobAbortedError)) {
+      this.deps.logger.debug({ queue: this.name, jobId: entry.row.id, err: describeError(error).message }, 'handler failed after its attempt was decided');
+    }
+    this.release();
+  }
+
+  private timeout(entry: Running): void {
+    if (!this.decide(entry)) return;
+    const seconds = entry.row.expireInSeconds;
+    const reason = new JobAbortedError(`job timed out after ${seconds}s (expireInSeconds)`, 'timeout');
+    entry.controller.abort(reason);
+    // The slot stays held until the handler returns: concurrency bounds the handlers actually running.
+    this.track(this.fail(entry.row, entry.attempt, 'timeout', { message: reason.message, name: reason.name }, Date.now() - entry.startedMs));
+  }
+
+  /** A handler returned: its slot is free for the next job. */
+  private release(): void {
+    this.slotsHeld--;
+    if (this.slotsHeld === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
+    this.pump();
+  }
+
+  private track(promise: Promise<unknown>): void {
+    this.pending.add(promise);
+    void promise.finally(() => this.pending.delete(promise));
+  }
+
+  /** Settles completed attempts in batches, up to MAX_FLUSHES statements at once; completions arriving meanwhile go in the next. */
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.flushes.size >= MAX_FLUSHES) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      while (this.completions.length > 0 && this.flushes.size < MAX_FLUSHES) {
+        const flush = this.flush(this.completions.splice(0, COMPLETE_BATCH));
+        this.flushes.add(flush);
+        void flush.finally(() => {
+          this.flushes.delete(flush);
+          if (this.completions.length > 0) this.scheduleFlush();
+          if (this.wakeAfterSettle) this.wake();
+        });
+      }
+    });
+  }
+
+  private async flush(batch: JobAttempt[]): Promise<void> {
+    try {
+      await this.deps.boss.complete(this.name, batch);
+    } catch (error) {
+      // Left active, the jobs expire and run again: at-least-once, never lost.
+      this.deps.logger.error({ queue: this.name, jobs: batch.length, err: (error as Error).message }, 'could not record completions; the jobs will run again when they expire');
+    }
+  }
+
+  private async completeWithOutput(attempt: JobAttempt, output: unknown): Promise<void> {
+    try {
+      await this.deps.boss.complete(this.name, attempt, typeof output === 'object' ? (output as object) : { value: output });
+      if (this.wakeAfterSettle) this.wake();
+    } catch (error) {
+      this.deps.logger.error({ queue: this.name, jobId: attempt.id, err: (error as Error).message }, 'could not record completion');
+    }
+  }
+
+  /** Fails one attempt and records its error in one transaction: the database clock stamps both alike. */
+  async fail(row: Pick<ClaimedJob, 'id' | 'retryCount' | 'retryLimit' | 'deadLetter'>, attempt: number, kind: JobErrorKind, error: DescribedError, durationMs: number, instance: string | null = this.deps.instanceId, exhaust = false): Promise<void> {
+    const output = { message: error.message, name: error.name, kind, attempt, instance };
+    let settled = false;
+    try {
+      settled = await this.inTransaction(async (client) => {
+        const db = { executeSql: (text: string, values?: unknown[]) => client.query(text, values) };
+        if (exhaust) await client.query(bossSql.EXHAUST_RETRIES, [this.name, row.id, row.retryCount]);
+        const result = (await this.deps.boss.fail(this.name, { id: row.id, retryCount: row.retryCount }, output, { db })) as { affected?: number };
+        if (!result.affected) return false;
+        await this.deps.errors.record({ jobId: row.id, attempt, queue: this.name, kind, message: error.message, errorName: error.name, stack: error.stack, instance }, client);
+        return true;
+      });
+    } catch (failure) {
+      this.deps.logger.error({ queue: this.name, jobId: row.id, err: (failure as Error).message }, 'could not record a failed attempt; the job will run again when it expires');
+      return;
+    }
+    if (!settled) return;
+    if (this.wakeAfterSettle) this.wake();
+    const terminal = exhaust || row.retryCount >= row.retryLimit;
+    const outcome = !terminal ? 'retry' : row.deadLetter ? 'dead-lettered' : 'failed';
+    this.deps.logger[terminal ? 'warn' : 'info']({ queue: this.name, jobId: row.id, attempt, kind, outcome, err: error.message }, `job attempt failed: ${outcome}`);
+    this.deps.events.emit('job.finished', { queue: this.name, jobId: row.id, attempt, outcome, durationMs });
+  }
+
+  private async deadLetterInvalid(row: ClaimedJob, attempt: number, error: Error): Promise<void> {
+    const described = error instanceof PayloadValidationError ? { message: error.message, name: error.name } : describeError(error);
+    await this.fail(row, attempt, 'invalid-payload', described, 0, this.deps.instanceId, true);
+  }
+
+  private async inTransaction<T>(fn: (client: PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.deps.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await fn(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  /** Touches held jobs every heartbeatSeconds / 2 in one statement; a job whose claim is gone is aborted. */
+  private async heartbeat(): Promise<void> {
+    const now = Date.now();
+    const due = [...this.running.values()].filter((r) => r.row.heartbeatSeconds && now - r.lastTouchMs >= (r.row.heartbeatSeconds * 1000) / 2);
+    if (due.length === 0) return;
+    for (const r of due) r.lastTouchMs = now;
+    let settled: string[] | undefined;
+    try {
+      const result = (await this.deps.boss.touch(this.name, due.map((r) => ({ id: r.row.id, retryCount: r.row.retryCount })))) as { settled?: string[] };
+      settled = result.settled;
+    } catch (error) {
+      // A heartbeat that could not run says nothing about the claim.
+      this.deps.logger.warn({ queue: this.name, err: (error as Error).message }, 'heartbeat failed');
+      return;
+    }
+    if (!settled) return;
+    const alive = new Set(settled);
+    for (const r of due) {
+      if (alive.has(r.row.id) || r.decided) continue;
+      if (!this.decide(r)) continue;
+      r.controller.abort(new JobAbortedError(`job ${r.row.id} is no longer held by this worker (its heartbeat lapsed or it was settled elsewhere)`, 'claim-lost'));
+      this.deps.logger.warn({ queue: this.name, jobId: r.row.id }, 'lost the claim on a running job; aborted it');
+    }
+  }
+
+  /**
+   * Stops fetching, lets handlers finish until the deadline, then aborts the rest and hands their jobs back
+   * without spending a retry; settles everything before it resolves. Safe to call twice.
+   */
+  async drain(deadline: number): Promise<{ finished: number; released: number }> {
+    this.stopping = true;
+    clearInterval(this.pollTimer);
+    // A fetch in flight still hands its jobs to handlers: they belong to this drain.
+    await Promise.allSettled([...this.fetchesInFlight]);
+    const heldAtStart = this.slotsHeld;
+    if (this.slotsHeld > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
+        this.idleWaiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    const leftover = [...this.running.values()].filter((r) => !r.decided);
+    let released = 0;
+    if (leftover.length > 0) {
+      for (const r of leftover) this.decide(r);
+      for (const r of leftover) r.controller.abort(new JobAbortedError('the worker is shutting down: the job was released for another worker', 'shutdown'));
+      released = await this.releaseJobs(leftover);
+    }
+    clearInterval(this.heartbeatTimer);
+    await this.settleAll();
+    return { finished: heldAtStart - leftover.length, released };
+  }
+
+  /** Stops at once: whatever still runs is released for another worker. Safe to call twice. */
+  async stop(): Promise<void> {
+    await this.drain(Date.now());
+  }
+
+  private async releaseJobs(entries: Running[]): Promise<number> {
+    const pairs = entries.map((r) => `${r.row.id}:${r.row.retryCount}`);
+    const message = `released by ${this.deps.instanceId}: the worker shut down before the attempt finished`;
+    try {
+      const ids = await this.inTransaction(async (client) => {
+        const { rows } = await client.query(bossSql.RELEASE, [this.name, pairs, JSON.stringify({ message, kind: 'released' })]);
+        const released = new Set(rows.map((row: { id: string }) => row.id));
+        for (const r of entries) {
+          if (!released.has(r.row.id)) continue;
+          await this.deps.errors.record({ jobId: r.row.id, attempt: r.attempt, queue: this.name, kind: 'released', message, errorName: 'JobAbortedError', instance: this.deps.instanceId }, client);
+        }
+        return released;
+      });
+      for (const r of entries) {
+        if (ids.has(r.row.id)) this.deps.events.emit('job.finished', { queue: this.name, jobId: r.row.id, attempt: r.attempt, outcome: 'aborted', durationMs: Date.now() - r.startedMs });
+      }
+      this.deps.logger.warn({ queue: this.name, released: ids.size }, 'drain timed out: released unfinished jobs for retry');
+      return ids.size;
+    } catch (error) {
+      this.deps.logger.error({ queue: this.name, err: (error as Error).message }, 'could not release unfinished jobs; they will run again when their heartbeat or expiry lapses');
+      return 0;
+    }
+  }
+
+  /** Waits for every completion, failure and release to be written. */
+  private async settleAll(): Promise<void> {
+    for (;;) {
+      if (this.completions.length > 0) this.scheduleFlush();
+      const waits = [...this.pending, ...this.flushes];
+      if (waits.length === 0 && this.completions.length === 0 && !this.flushScheduled) return;
+      if (waits.length === 0) await new Promise((resolve) => setImmediate(resolve));
+      else await Promise.allSettled(waits);
+    }
+  }
+}

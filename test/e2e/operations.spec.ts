@@ -89,6 +89,7 @@ describe('operations: all apps through start-up, a database outage and shutdown'
       }, `${p.url} unready while the database is down`);
       expect(down.body.error.database.status).toBe('down');
       expect((await get(`${p.url}/health/live`)).status).toBe(200);
+      expect((await get(`${p.url}/health/startup`)).status).toBe(200); // started once: the startup probe never restarts it
     }
     expect((await get(`${scheduler.url}/metrics`)).status).toBe(200);
 

@@ -79,7 +79,8 @@ describe('BosunModule', () => {
     expect([scheduler.schedule, worker.schedule, client.schedule]).toEqual([false, false, false]);
     expect([scheduler.migrate, worker.migrate, client.migrate]).toEqual([false, false, false]);
     expect([worker.supervise, client.supervise]).toEqual([false, false]);
-    expect([scheduler.useListenNotify, worker.useListenNotify, client.useListenNotify]).toEqual([true, true, false]);
+    // Workers LISTEN through the worker runtime's own connection (test/integration/worker.spec.ts), not pg-boss's.
+    expect([scheduler.useListenNotify, worker.useListenNotify, client.useListenNotify]).toEqual([true, false, false]);
   });
 
   it('the running apps register with pg-boss in their roles: no cron anywhere, no maintenance on workers, LISTEN on both', async () => {

@@ -20,7 +20,7 @@ export { BosunHealthIndicators } from './health/indicators.js';
 export { BosunHealthModule } from './health/health.module.js';
 
 // --- worker runtime (issue 3)
-export { Processor, ProcessorOptionsError, PROCESSOR_DEFAULTS, type ProcessorClass, type ProcessorOptions } from './worker/processor.decorator.js';
+export { getProcessorMetadata, Processor, PROCESSOR_DEFAULTS, PROCESSOR_METADATA, ProcessorOptionsError, type ProcessorClass, type ProcessorMetadata, type ProcessorOptions } from './worker/processor.decorator.js';
 export { describeError, JobAbortedError, type Job } from './worker/job.js';
 export { JobErrors, type JobErrorKind, type JobErrorRecord } from './worker/job-errors.js';
 export { ProcessorDeclarationError, WorkerRuntime } from './worker/worker.service.js';

@@ -16,7 +16,8 @@ export function bossOptionsFor(role: BosunRole, options: BosunModuleOptions): Co
     migrate: false,
     schedule: false,
     supervise: role === 'scheduler',
-    useListenNotify: role !== 'client',
+    // Workers: the worker runtime holds the LISTEN connection that wakes its runners; pg-boss's would wake nothing.
+    useListenNotify: role === 'scheduler',
     registerInstance: true,
     instanceName: options.instanceId ? `${role}:${options.instanceId}` : role,
     ...(options.openTelemetry ? { openTelemetry: options.openTelemetry } : {}),

@@ -8,9 +8,32 @@ import pg from 'pg';
  * $1 queue name, $2 batch size. `table` is the queue's table as pgboss.queue names it.
  */
 export function claimStandard(table: string): string {
+  return claimStatement(table, false);
+}
+
+/**
+ * The claim, with the completion of earlier attempts riding along in the same statement (one round trip and one
+ * transaction instead of two). The completion is completeAttempts' update as a CTE; it touches only active rows,
+ * the claim only waiting ones. $1 queue name, $2 batch size, $3 ids to complete, $4 their 'id:retry_count' pairs.
+ */
+export function completeAndClaimStandard(table: string): string {
+  return claimStatement(table, true);
+}
+
+function claimStatement(table: string, withCompletion: boolean): string {
   const t = `pgboss.${pg.escapeIdentifier(table)}`;
+  const done = withCompletion
+    ? `done AS (
+      UPDATE ${t}
+      SET completed_on = pgboss.job_now(), state = 'completed', output = NULL
+      WHERE name = $1
+        AND id = ANY($3::uuid[])
+        AND state = 'active'
+        AND (id::text || ':' || retry_count::text) = ANY($4::text[])
+    ),`
+    : '';
   return `
-    WITH next AS (
+    WITH ${done} next AS (
       SELECT j.id
       FROM ${t} j
       WHERE j.name = $1
@@ -32,6 +55,23 @@ export function claimStandard(table: string): string {
       j.expire_seconds AS "expireInSeconds", j.heartbeat_seconds AS "heartbeatSeconds",
       (extract(epoch FROM j.created_on) * 1000)::float8 AS "createdMs", j.singleton_key AS "singletonKey",
       j.dead_letter AS "deadLetter", j.source_name AS "sourceName", j.source_id AS "sourceId"
+  `;
+}
+
+/**
+ * Completes attempts as pg-boss's complete() does (fenced to the attempt, only while active; dependants are released
+ * by pg-boss's background resolver either way), without aggregating the settled ids back to the client.
+ * $1 queue name, $2 ids, $3 'id:retry_count' pairs. The row count is the number completed.
+ */
+export function completeAttempts(table: string): string {
+  const t = `pgboss.${pg.escapeIdentifier(table)}`;
+  return `
+    UPDATE ${t}
+    SET completed_on = pgboss.job_now(), state = 'completed', output = NULL
+    WHERE name = $1
+      AND id = ANY($2::uuid[])
+      AND state = 'active'
+      AND (id::text || ':' || retry_count::text) = ANY($3::text[])
   `;
 }
 

@@ -1,5 +1,6 @@
 import type { JobAttempt, PgBoss } from 'pg-boss';
 import type { Logger } from 'pino';
+import { runWithJobContext } from '../logging/job-context.js';
 import type { Pool, PoolClient } from '../db/pool.js';
 import type { QueueDefinition } from '../queues/define-queue.js';
 import { PayloadValidationError, validatePayload } from '../queues/payload.js';
@@ -42,12 +43,64 @@ export interface ClaimedJob {
 interface Running {
   row: ClaimedJob;
   attempt: number;
-  controller: AbortController;
-  timer: NodeJS.Timeout;
+  /** Created when the handler first reads job.signal: a handler that never looks costs no controller. */
+  controller?: AbortController;
+  /** Why the attempt was aborted, kept for a handler that reads job.signal only afterwards. */
+  abortReason?: JobAbortedError;
+  /** When the attempt times out (expireInSeconds), in Date.now() milliseconds; checked by the runner's tick. */
+  deadlineMs: number;
   /** The job's outcome is decided (completed, failed, timed out, released or its claim lost): later results are ignored. */
   decided: boolean;
   lastTouchMs: number;
   startedMs: number;
+}
+
+function abort(entry: Running, reason: JobAbortedError): void {
+  entry.abortReason ??= reason;
+  entry.controller?.abort(reason);
+}
+
+/** The Job a handler receives; its AbortSignal is made on first use. */
+class RunningJob implements Job<object> {
+  readonly id: string;
+  readonly retryLimit: number;
+  readonly priority: number;
+  readonly expireInSeconds: number;
+  readonly heartbeatSeconds: number | null;
+  readonly singletonKey: string | null;
+  readonly sourceQueue: string | null;
+  readonly sourceId: string | null;
+  private readonly createdMs: number;
+
+  constructor(
+    readonly queue: string,
+    row: ClaimedJob,
+    readonly attempt: number,
+    readonly data: object,
+    private readonly entry: Running,
+  ) {
+    this.id = row.id;
+    this.retryLimit = row.retryLimit;
+    this.priority = row.priority;
+    this.expireInSeconds = row.expireInSeconds;
+    this.heartbeatSeconds = row.heartbeatSeconds;
+    this.singletonKey = row.singletonKey;
+    this.sourceQueue = row.sourceName;
+    this.sourceId = row.sourceId;
+    this.createdMs = row.createdMs;
+  }
+
+  get signal(): AbortSignal {
+    if (!this.entry.controller) {
+      this.entry.controller = new AbortController();
+      if (this.entry.abortReason) this.entry.controller.abort(this.entry.abortReason);
+    }
+    return this.entry.controller.signal;
+  }
+
+  get createdOn(): Date {
+    return new Date(this.createdMs);
+  }
 }
 
 const COMPLETE_BATCH = 1000;
@@ -55,8 +108,8 @@ const COMPLETE_BATCH = 1000;
 const MAX_FETCHES = 2;
 /** Completion statements one queue may have in flight at once. */
 const MAX_FLUSHES = 2;
-/** How often heartbeats are considered; each job is touched every heartbeatSeconds / 2. */
-const HEARTBEAT_TICK_MS = 1000;
+/** How often timeouts are checked (and, every fifth tick, heartbeats: each job is touched every heartbeatSeconds / 2). */
+const TICK_MS = 200;
 
 /**
  * Runs one queue's processor in this process: claims jobs in batches sized to the free slots, keeps the slots busy,
@@ -85,6 +138,12 @@ export class QueueRunner {
   private readonly idleWaiters: Array<() => void> = [];
   /** How this queue's jobs are claimed: bosun's lean statement for standard queues, pg-boss's fetch otherwise. */
   private claimer?: Promise<(n: number) => Promise<ClaimedJob[]>>;
+  /** Standard queues: the claim that also completes finished attempts, so a busy queue settles without extra statements. */
+  private completeAndClaim?: (n: number, batch: JobAttempt[]) => Promise<ClaimedJob[]>;
+  /** While a claimed batch is being started, slot releases do not each trigger a claim: one follows the batch. */
+  private starting = false;
+  /** Completes a batch of attempts: bosun's lean statement once the queue's table is known, else pg-boss's complete(). */
+  private completer?: (batch: JobAttempt[]) => Promise<unknown>;
   /** Singleton-like policies hold waiting jobs back while one is active: a settle may make the next one fetchable. */
   private wakeAfterSettle = false;
 
@@ -112,7 +171,12 @@ export class QueueRunner {
     this.started = true;
     this.pollTimer = setInterval(() => this.wake(), this.options.pollingIntervalSeconds * 1000);
     this.pollTimer.unref();
-    this.heartbeatTimer = setInterval(() => void this.heartbeat(), HEARTBEAT_TICK_MS);
+    let ticks = 0;
+    this.heartbeatTimer = setInterval(() => {
+      if (this.running.size === 0) return;
+      this.checkTimeouts();
+      if (++ticks % 5 === 0) void this.heartbeat();
+    }, TICK_MS);
     this.heartbeatTimer.unref();
     this.pump();
   }
@@ -144,20 +208,38 @@ export class QueueRunner {
 
   private async fetchAndRun(wanted: number): Promise<void> {
     let jobs: ClaimedJob[] = [];
+    let riding: JobAttempt[] = [];
     try {
       this.claimer ??= this.chooseClaimer();
-      jobs = await (await this.claimer)(wanted);
+      const claim = await this.claimer;
+      if (this.completeAndClaim && this.completions.length > 0) {
+        riding = this.completions.splice(0, COMPLETE_BATCH);
+        jobs = await this.completeAndClaim(wanted, riding);
+      } else {
+        jobs = await claim(wanted);
+      }
     } catch (error) {
       if (!this.stopping) this.deps.logger.warn({ queue: this.name, err: (error as Error).message }, 'fetch failed; retrying at the next poll');
+      // Completions that rode along are settled on their own instead.
+      if (riding.length > 0) {
+        this.completions.unshift(...riding);
+        this.scheduleFlush();
+      }
       this.fetches--;
       this.reserved -= wanted;
       this.idle = true;
       this.claimer = undefined;
+      this.completeAndClaim = undefined;
       return;
     }
     this.fetches--;
     this.reserved -= wanted;
-    for (const row of jobs) this.run(row);
+    this.starting = true;
+    try {
+      for (const row of jobs) this.run(row);
+    } finally {
+      this.starting = false;
+    }
     if (jobs.length < wanted && !this.wokenDuringFetch) this.idle = true;
     this.pump();
   }
@@ -165,7 +247,14 @@ export class QueueRunner {
   private async chooseClaimer(): Promise<(n: number) => Promise<ClaimedJob[]>> {
     const db = this.deps.boss.getDb();
     const { rows } = await db.executeSql(fetchSql.QUEUE_TABLE, [this.name]);
+    if (typeof rows[0]?.table === 'string') {
+      const text = fetchSql.completeAttempts(rows[0].table);
+      this.completer = (batch) => db.executeSql(text, [this.name, batch.map((a) => a.id), batch.map((a) => `${a.id}:${a.retryCount}`)]);
+    }
     if (rows[0]?.policy === 'standard' && typeof rows[0].table === 'string') {
+      const combined = fetchSql.completeAndClaimStandard(rows[0].table);
+      this.completeAndClaim = async (n, batch) =>
+        (await db.executeSql(combined, [this.name, n, batch.map((a) => a.id), batch.map((a) => `${a.id}:${a.retryCount}`)])).rows as ClaimedJob[];
       const text = fetchSql.claimStandard(rows[0].table);
       return async (n) => (await db.executeSql(text, [this.name, n])).rows as ClaimedJob[];
     }
@@ -184,37 +273,28 @@ export class QueueRunner {
     this.slotsHeld++;
     const attempt = row.retryCount + 1;
     let data: object;
+    const payload = this.definition.options.payload;
     try {
-      data = validatePayload(this.name, this.definition.options.payload, row.data);
+      // Without a payload class only the shape is checked: the data came out of jsonb, so it is JSON already.
+      if (payload) data = validatePayload(this.name, payload, row.data);
+      else if (row.data !== null && typeof row.data === 'object' && !Array.isArray(row.data)) data = row.data;
+      else data = validatePayload(this.name, undefined, row.data);
     } catch (error) {
       this.track(this.deadLetterInvalid(row, attempt, error as Error));
       this.release();
       return;
     }
-    const controller = new AbortController();
-    const timer = setTimeout(() => this.timeout(entry), row.expireInSeconds * 1000);
     const now = Date.now();
-    const entry: Running = { row, attempt, controller, timer, decided: false, lastTouchMs: now, startedMs: now };
+    const entry: Running = { row, attempt, deadlineMs: now + row.expireInSeconds * 1000, decided: false, lastTouchMs: now, startedMs: now };
     this.running.set(row.id, entry);
-    const job: Job<object> = {
-      id: row.id,
-      queue: this.name,
-      data,
-      attempt,
-      retryLimit: row.retryLimit,
-      priority: row.priority,
-      signal: controller.signal,
-      createdOn: new Date(row.createdMs),
-      expireInSeconds: row.expireInSeconds,
-      heartbeatSeconds: row.heartbeatSeconds,
-      singletonKey: row.singletonKey,
-      sourceQueue: row.sourceName,
-      sourceId: row.sourceId,
-    };
-    this.deps.events.emit('job.started', { queue: this.name, jobId: row.id, attempt, waitMs: Math.max(0, now - row.createdMs) });
+    const job = new RunningJob(this.name, row, attempt, data, entry);
+    if (this.deps.events.listenerCount('job.started') > 0) {
+      this.deps.events.emit('job.started', { queue: this.name, jobId: row.id, attempt, waitMs: Math.max(0, now - row.createdMs) });
+    }
     let result: unknown;
     try {
-      result = this.handler(job);
+      // Every bosun log line the handler writes (and whatever it awaits) carries queue, jobId and attempt.
+      result = runWithJobContext({ queue: this.name, jobId: row.id, attempt }, () => this.handler(job));
     } catch (error) {
       this.failed(entry, error);
       return;
@@ -233,7 +313,6 @@ export class QueueRunner {
   private decide(entry: Running): boolean {
     if (entry.decided) return false;
     entry.decided = true;
-    clearTimeout(entry.timer);
     this.running.delete(entry.row.id);
     return true;
   }
@@ -243,7 +322,9 @@ export class QueueRunner {
       const attempt = { id: entry.row.id, retryCount: entry.row.retryCount };
       if (output === undefined || output === null) this.completions.push(attempt);
       else this.track(this.completeWithOutput(attempt, output));
-      this.deps.events.emit('job.finished', { queue: this.name, jobId: entry.row.id, attempt: entry.attempt, outcome: 'completed', durationMs: Date.now() - entry.startedMs });
+      if (this.deps.events.listenerCount('job.finished') > 0) {
+        this.deps.events.emit('job.finished', { queue: this.name, jobId: entry.row.id, attempt: entry.attempt, outcome: 'completed', durationMs: Date.now() - entry.startedMs });
+      }
       this.scheduleFlush();
     }
     this.release();
@@ -258,11 +339,16 @@ export class QueueRunner {
     this.release();
   }
 
+  private checkTimeouts(): void {
+    const now = Date.now();
+    for (const entry of this.running.values()) if (entry.deadlineMs <= now) this.timeout(entry);
+  }
+
   private timeout(entry: Running): void {
     if (!this.decide(entry)) return;
     const seconds = entry.row.expireInSeconds;
     const reason = new JobAbortedError(`job timed out after ${seconds}s (expireInSeconds)`, 'timeout');
-    entry.controller.abort(reason);
+    abort(entry, reason);
     // The slot stays held until the handler returns: concurrency bounds the handlers actually running.
     this.track(this.fail(entry.row, entry.attempt, 'timeout', { message: reason.message, name: reason.name }, Date.now() - entry.startedMs));
   }
@@ -271,7 +357,7 @@ export class QueueRunner {
   private release(): void {
     this.slotsHeld--;
     if (this.slotsHeld === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
-    this.pump();
+    if (!this.starting) this.pump();
   }
 
   private track(promise: Promise<unknown>): void {
@@ -291,7 +377,6 @@ export class QueueRunner {
         void flush.finally(() => {
           this.flushes.delete(flush);
           if (this.completions.length > 0) this.scheduleFlush();
-          if (this.wakeAfterSettle) this.wake();
         });
       }
     });
@@ -299,7 +384,8 @@ export class QueueRunner {
 
   private async flush(batch: JobAttempt[]): Promise<void> {
     try {
-      await this.deps.boss.complete(this.name, batch);
+      await (this.completer ? this.completer(batch) : this.deps.boss.complete(this.name, batch));
+      if (this.wakeAfterSettle) this.wake();
     } catch (error) {
       // Left active, the jobs expire and run again: at-least-once, never lost.
       this.deps.logger.error({ queue: this.name, jobs: batch.length, err: (error as Error).message }, 'could not record completions; the jobs will run again when they expire');
@@ -380,7 +466,7 @@ export class QueueRunner {
     for (const r of due) {
       if (alive.has(r.row.id) || r.decided) continue;
       if (!this.decide(r)) continue;
-      r.controller.abort(new JobAbortedError(`job ${r.row.id} is no longer held by this worker (its heartbeat lapsed or it was settled elsewhere)`, 'claim-lost'));
+      abort(r, new JobAbortedError(`job ${r.row.id} is no longer held by this worker (its heartbeat lapsed or it was settled elsewhere)`, 'claim-lost'));
       this.deps.logger.warn({ queue: this.name, jobId: r.row.id }, 'lost the claim on a running job; aborted it');
     }
   }
@@ -408,7 +494,7 @@ export class QueueRunner {
     let released = 0;
     if (leftover.length > 0) {
       for (const r of leftover) this.decide(r);
-      for (const r of leftover) r.controller.abort(new JobAbortedError('the worker is shutting down: the job was released for another worker', 'shutdown'));
+      for (const r of leftover) abort(r, new JobAbortedError('the worker is shutting down: the job was released for another worker', 'shutdown'));
       released = await this.releaseJobs(leftover);
     }
     clearInterval(this.heartbeatTimer);

@@ -1,8 +1,10 @@
-import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Optional, type BeforeApplicationShutdown, type OnApplicationBootstrap, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
+import { SchedulerRegistry } from '@nestjs/schedule';
 import type { Logger } from 'pino';
 import { BossService } from '../boss/boss.service.js';
 import { BosunDatabase } from '../db/database.js';
+import { ServedQueues } from '../health/served-queues.js';
 import { BOSUN_LOGGER, BOSUN_OPTIONS, OPTION_DEFAULTS, type BosunModuleOptions } from '../module/options.js';
 import { QueueRegistry } from '../queues/queue-registry.js';
 import { BosunEvents } from '../runtime/events.js';
@@ -17,6 +19,8 @@ export const RESCUE_INTERVAL_MS = 2_000;
 /** Seconds past expireInSeconds before another process fails a job whose owner should have timed it out itself. */
 export const EXPIRY_GRACE_SECONDS = 5;
 const PRUNE_INTERVAL_MS = 10 * 60_000;
+const RESCUE_TIMER = 'bosun.worker.rescue';
+const PRUNE_TIMER = 'bosun.worker.prune-job-errors';
 
 export class ProcessorDeclarationError extends Error {
   constructor(message: string, readonly queue: string) {
@@ -57,7 +61,20 @@ export class WorkerRuntime implements OnModuleInit, OnApplicationBootstrap, Befo
     private readonly events: BosunEvents,
     private readonly lifecycle: Lifecycle,
     private readonly errors: JobErrors,
+    @Optional() private readonly servedQueues?: ServedQueues,
+    @Optional() private readonly timers?: SchedulerRegistry,
   ) {}
+
+  /** Process-local maintenance timers go through Nest's SchedulerRegistry when the app has it. */
+  private addTimer(name: string, timer: NodeJS.Timeout): void {
+    timer.unref();
+    if (this.timers && !this.timers.doesExist('interval', name)) this.timers.addInterval(name, timer);
+  }
+
+  private clearTimer(name: string, timer: NodeJS.Timeout | undefined): void {
+    clearInterval(timer);
+    if (this.timers?.doesExist('interval', name)) this.timers.deleteInterval(name);
+  }
 
   get isWorker(): boolean {
     return this.options.role === 'worker';
@@ -123,9 +140,12 @@ export class WorkerRuntime implements OnModuleInit, OnApplicationBootstrap, Befo
       }
     }
     if (this.stopped || this.lifecycle.draining) return;
+    const served = this.served();
+    // Readiness judges the backlog of exactly the queues this process runs (with no processor, ServedQueues' default).
+    if (served.length > 0) this.servedQueues?.set(served.map((p) => p.metadata.queue.name));
     const boss = this.bossService.boss;
     const instanceId = this.options.instanceId ?? 'worker';
-    for (const p of this.served()) {
+    for (const p of served) {
       const runner = new QueueRunner(p.metadata.queue, (job) => p.instance.process(job), p.metadata.options, {
         boss,
         pool: this.db.pool,
@@ -139,9 +159,9 @@ export class WorkerRuntime implements OnModuleInit, OnApplicationBootstrap, Befo
     await this.listen();
     for (const runner of this.runners.values()) runner.start();
     this.rescueTimer = setInterval(() => void this.rescue(), RESCUE_INTERVAL_MS);
-    this.rescueTimer.unref();
+    this.addTimer(RESCUE_TIMER, this.rescueTimer);
     this.pruneTimer = setInterval(() => void this.errors.prune().catch((e) => this.logger.warn({ err: (e as Error).message }, 'job error prune failed')), PRUNE_INTERVAL_MS);
-    this.pruneTimer.unref();
+    this.addTimer(PRUNE_TIMER, this.pruneTimer);
     this.logger.info({ queues: this.status() }, this.runners.size ? 'worker runtime started' : 'worker runtime started with no queues to serve');
   }
 
@@ -202,8 +222,8 @@ export class WorkerRuntime implements OnModuleInit, OnApplicationBootstrap, Befo
 
   private async runDrain(deadline: number): Promise<void> {
     this.stopped = true;
-    clearInterval(this.rescueTimer);
-    clearInterval(this.pruneTimer);
+    this.clearTimer(RESCUE_TIMER, this.rescueTimer);
+    this.clearTimer(PRUNE_TIMER, this.pruneTimer);
     await this.startPromise?.catch(() => undefined);
     if (this.runners.size === 0) return;
     const inFlight = [...this.runners.values()].reduce((n, r) => n + r.inFlight, 0);

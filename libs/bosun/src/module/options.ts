@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { QueueDefinition } from '../queues/define-queue.js';
+import type { ScheduleDeclaration } from '../scheduler/schedule-definition.js';
 
 export const BOSUN_ROLES = ['scheduler', 'worker', 'client'] as const;
 export type BosunRole = (typeof BOSUN_ROLES)[number];
@@ -22,6 +23,8 @@ export interface BosunModuleOptions {
   drainTimeoutSeconds?: number;
   /** Scheduler role: seconds after which a silent leader loses its lock. */
   leaseSeconds?: number;
+  /** Schedules declared for the whole app (besides @Scheduled classes and BosunSchedulesModule.forFeature). */
+  schedules?: ScheduleDeclaration[];
   logger?: Logger;
 }
 

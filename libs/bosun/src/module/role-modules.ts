@@ -1,4 +1,5 @@
 import type { Type } from '@nestjs/common';
+import { BosunSchedulerModule } from '../scheduler/scheduler.module.js';
 
 /**
  * Modules BosunModule imports for every role; each one's services check the role at start and stay
@@ -8,6 +9,7 @@ export const ROLE_MODULES: Type[] = [
   // worker runtime (issue 3)
 
   // scheduler (issue 4)
+  BosunSchedulerModule,
 
   // operations: metrics (issue 5)
 ];

@@ -1,3 +1,4 @@
+import 'reflect-metadata';
 import { compileTiming, dueBetween, normalizeTiming, preview, ScheduleValidationError, type TimingSpec } from '../../libs/bosun/src/scheduler/timetable.js';
 import { normalizeSchedule } from '../../libs/bosun/src/scheduler/schedule-definition.js';
 
@@ -169,5 +170,18 @@ describe('validation names the field', () => {
   });
   it('refuses a schedule without a queue', () => {
     expect(() => normalizeSchedule({ name: 's', every: '5m' })).toThrow(/queue/);
+  });
+});
+
+describe('the seed teams\' example schedules', () => {
+  it('are valid and land where the teams expect them', async () => {
+    const { EXAMPLE_SCHEDULES } = await import('../../libs/examples/src/schedules.js');
+    const byName = new Map(EXAMPLE_SCHEDULES.map((d) => [d.name, normalizeSchedule(d)]));
+    const first = (name: string, from: string) => preview(byName.get(name)!.timing, 1, new Date(from))[0]!.local;
+    expect(first('events.complete-ended', '2026-07-01T10:01:00Z')).toBe('2026-07-01 11:05:00 +01:00');
+    expect(first('housekeeping.daily', '2026-07-01T10:00:00Z')).toBe('2026-07-02 02:00:00 +01:00');
+    expect(first('housekeeping.weekly-cleanup', '2026-07-01T10:00:00Z')).toBe('2026-07-05 03:00:00 +01:00');
+    expect(first('reports.monthly-commission', '2026-07-01T10:00:00Z')).toBe('2026-08-01 06:00:00 +01:00');
+    expect(byName.get('events.complete-ended')!.queue).toBe('events.complete-ended');
   });
 });

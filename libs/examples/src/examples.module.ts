@@ -1,9 +1,11 @@
 import { Module } from '@nestjs/common';
 import { BosunModule } from '../../bosun/src/module/bosun.module.js';
+import { BosunSchedulesModule } from '../../bosun/src/scheduler/scheduler.module.js';
 import { EXAMPLE_QUEUES } from './jobs.js';
+import { EXAMPLE_SCHEDULES } from './schedules.js';
 
 /** The seed teams' jobs as one feature module; both apps load it by default. */
 @Module({
-  imports: [BosunModule.forFeature(EXAMPLE_QUEUES)],
+  imports: [BosunModule.forFeature(EXAMPLE_QUEUES), BosunSchedulesModule.forFeature(EXAMPLE_SCHEDULES)],
 })
 export class ExamplesModule {}

@@ -12,3 +12,4 @@ export {
   reportsQueue,
   SendEmail,
 } from './jobs.js';
+export { EXAMPLE_SCHEDULES } from './schedules.js';

@@ -14,8 +14,9 @@ import { SchedulesService } from './schedules.service.js';
 import { ScheduleValidationError } from './timetable.js';
 
 /** Finds every code declaration: module options, @Scheduled classes, BosunSchedulesModule.forFeature lists. */
-export function discoverSchedules(discovery: DiscoveryService, options: BosunModuleOptions): NormalizedSchedule[] {
+export function discoverSchedules(discovery: DiscoveryService, options: BosunModuleOptions): { schedules: NormalizedSchedule[]; processorQueues: string[] } {
   const found: NormalizedSchedule[] = [];
+  const processorQueues: string[] = [];
   const seen = new Map<string, string>();
   const add = (decl: ScheduleDeclaration, where: string, defaultQueue?: string) => {
     const s = normalizeSchedule(decl, defaultQueue);
@@ -34,9 +35,11 @@ export function discoverSchedules(discovery: DiscoveryService, options: BosunMod
     const metatype = (wrapper.metatype ?? (instance as object | undefined)?.constructor) as Function | undefined;
     if (typeof metatype !== 'function' || classes.has(metatype)) continue;
     classes.add(metatype);
-    for (const decl of getScheduledMetadata(metatype)) add(decl, `@Scheduled on ${metatype.name}`, processorQueueOf(metatype));
+    const processorQueue = processorQueueOf(metatype);
+    if (processorQueue) processorQueues.push(processorQueue);
+    for (const decl of getScheduledMetadata(metatype)) add(decl, `@Scheduled on ${metatype.name}`, processorQueue);
   }
-  return found;
+  return { schedules: found, processorQueues };
 }
 
 /**
@@ -76,16 +79,18 @@ export class SchedulerService implements OnModuleInit, OnApplicationBootstrap, L
     return this.declared;
   }
 
+  /** Runs before anything starts (onApplicationBootstrap), so a bad declaration stops start-up cleanly. */
   onModuleInit(): void {
     if (this.options.role !== 'scheduler') return;
-    this.declared = discoverSchedules(this.discovery, this.options);
+    const { schedules, processorQueues } = discoverSchedules(this.discovery, this.options);
+    // A code schedule must target a queue this app declares: a typo stops start-up, naming the field.
+    const known = new Set([...this.registry.names(), ...processorQueues]);
+    for (const s of schedules) checkQueueKnown(s, known);
+    this.declared = schedules;
   }
 
   onApplicationBootstrap(): void {
     if (this.options.role !== 'scheduler') return;
-    // A code schedule must target a queue this app declares: a typo stops start-up, naming the field.
-    const known = new Set(this.registry.names());
-    for (const s of this.declared) checkQueueKnown(s, known);
     this.leader.addDuty(this);
     this.leader.onNotification('bosun_schedule', () => this.runner.changed());
   }

@@ -24,7 +24,6 @@ CREATE TABLE bosun.schedule (
   declaration_hash      text,
   -- every due instant <= fired_through has a ledger row (or fell before creation or during a pause).
   fired_through         timestamptz NOT NULL DEFAULT now(),
-  next_run_at           timestamptz,
   last_run_at           timestamptz,
   created_at            timestamptz NOT NULL DEFAULT now(),
   updated_at            timestamptz NOT NULL DEFAULT now()

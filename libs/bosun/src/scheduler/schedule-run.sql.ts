@@ -1,7 +1,13 @@
 /** SQL for bosun.schedule_run: the run ledger, one row per (schedule, due instant). */
 
-/** In the fire transaction: holds the leader row (a takeover's UPDATE waits) and proves the term is still current. */
-export const CHECK_TERM = `SELECT term FROM bosun.leader WHERE id AND term = $1 FOR SHARE`;
+/**
+ * In the fire transaction: holds the leader row (a takeover's UPDATE waits) and proves the term is still current.
+ * Also bounds the transaction's idle time by the lease ($2 ms): a frozen leader must not hold that share lock
+ * (and so block a takeover) past the lease.
+ */
+export const CHECK_TERM = `
+  SELECT term, set_config('idle_in_transaction_session_timeout', $2, true) AS idle_timeout
+  FROM bosun.leader WHERE id AND term = $1 FOR SHARE`;
 
 /** Writes ledger rows; a (schedule, due_at) already there is left alone and not returned, so its job is not sent again. */
 export const INSERT_RUNS = `

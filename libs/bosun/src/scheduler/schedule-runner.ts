@@ -65,6 +65,9 @@ export class ScheduleRunner {
   private settleTimer?: NodeJS.Timeout;
   private running: Promise<void> = Promise.resolve();
   private reloadWanted = false;
+  private pendingAll = false;
+  private readonly pendingNames = new Set<string>();
+  private settling: Promise<void> | null = null;
   private passQueued = false;
 
   constructor(private readonly deps: RunnerDeps) {}
@@ -86,7 +89,8 @@ export class ScheduleRunner {
     this.term = term;
     await this.serial(() => this.reload());
     this.arm();
-    this.settleTimer = setInterval(() => void this.serial(() => this.settle()), RUNNER_DEFAULTS.settleIntervalMs);
+    // The ledger settles beside the firing passes, never in front of them (a slow settle must not delay a fire).
+    this.settleTimer = setInterval(() => void this.settleOnce(), RUNNER_DEFAULTS.settleIntervalMs);
   }
 
   /** Stops at once: no new pass starts; waits for a pass in flight (its transaction commits only with a current term). */
@@ -97,17 +101,36 @@ export class ScheduleRunner {
     this.timer = undefined;
     this.settleTimer = undefined;
     await this.running.catch(() => undefined);
+    await this.settling;
     this.entries.clear();
   }
 
-  /** A schedule changed (NOTIFY): reload and re-arm; coalesces bursts into one reload. */
-  changed(): void {
-    if (this.term === null || this.reloadWanted) return;
+  /**
+   * A schedule changed (NOTIFY payload 'changed:<name>' or 'removed:<name>'; anything else means all):
+   * reload what changed and re-arm. Bursts coalesce into one reload.
+   */
+  changed(payload?: string): void {
+    if (this.term === null) return;
+    const match = payload ? /^(?:changed|removed):(.+)$/.exec(payload) : null;
+    if (match) this.pendingNames.add(match[1]!);
+    else this.pendingAll = true;
+    if (this.reloadWanted) return;
     this.reloadWanted = true;
     void this.serial(async () => {
       this.reloadWanted = false;
-      await this.reload();
+      const all = this.pendingAll;
+      const names = [...this.pendingNames];
+      this.pendingAll = false;
+      this.pendingNames.clear();
+      if (all) await this.reload();
+      else await this.reloadSome(names);
     }).then(() => this.arm());
+  }
+
+  private async reloadSome(names: string[]): Promise<void> {
+    const { rows } = await this.deps.pool.query(sql.SELECT_SOME, [names]);
+    for (const name of names) this.entries.delete(name);
+    for (const row of rows) this.addEntry(this.entries, row);
   }
 
   /** Passes run one at a time, in order. */
@@ -127,22 +150,18 @@ export class ScheduleRunner {
   private async reload(): Promise<void> {
     const { rows } = await this.deps.pool.query(sql.SELECT_RUNNABLE);
     const entries = new Map<string, Entry>();
-    for (const row of rows) {
-      const info = rowToInfo(row);
-      try {
-        const table = compileTiming(info.timing);
-        entries.set(info.name, { info, table, next: table.next(info.firedThrough) });
-      } catch (error) {
-        this.deps.logger.error({ schedule: info.name, err: (error as Error).message }, 'schedule cannot be computed; skipped');
-      }
-    }
+    for (const row of rows) this.addEntry(entries, row);
     this.entries = entries;
-    await this.publishNext([...entries.values()]);
   }
 
-  private async publishNext(entries: Entry[]): Promise<void> {
-    if (entries.length === 0) return;
-    await this.deps.pool.query(sql.SET_NEXT_RUN, [entries.map((e) => e.info.name), entries.map((e) => e.next)]);
+  private addEntry(entries: Map<string, Entry>, row: unknown): void {
+    const info = rowToInfo(row);
+    try {
+      const table = compileTiming(info.timing);
+      entries.set(info.name, { info, table, next: table.next(info.firedThrough) });
+    } catch (error) {
+      this.deps.logger.error({ schedule: info.name, err: (error as Error).message }, 'schedule cannot be computed; skipped');
+    }
   }
 
   private arm(): void {
@@ -220,7 +239,6 @@ export class ScheduleRunner {
       e.info = { ...e.info, firedThrough: new Date(Math.max(e.info.firedThrough.getTime(), p.through.getTime())) };
       e.next = e.table.next(e.info.firedThrough);
     }
-    await this.publishNext(plans.map((p) => p.entry)).catch(() => undefined);
     for (const r of inserted) {
       if (r.outcome === 'enqueued') {
         this.deps.events.emit('schedule.fired', { schedule: r.schedule, queue: r.queue, dueAt: r.dueAt, lagMs: r.lagMs ?? 0, outcome: r.outcome });
@@ -238,9 +256,7 @@ export class ScheduleRunner {
     const client = await this.deps.pool.connect();
     try {
       await client.query('BEGIN');
-      // A frozen leader must not hold the leader row's share lock (and so block a takeover) past the lease.
-      await client.query(`SET LOCAL idle_in_transaction_session_timeout = ${Math.round(this.deps.leaseMs)}`);
-      const { rows: current } = await client.query(runSql.CHECK_TERM, [term]);
+      const { rows: current } = await client.query(runSql.CHECK_TERM, [term, String(Math.round(this.deps.leaseMs))]);
       if (current.length === 0 || this.term !== term) {
         await client.query('ROLLBACK');
         this.deps.logger.warn({ term }, 'term is no longer current: fired nothing');
@@ -288,6 +304,16 @@ export class ScheduleRunner {
     for (const [queue, jobs] of byQueue) await this.deps.boss().insert(queue, jobs, { db });
   }
 
+  private settleOnce(): Promise<void> {
+    if (this.settling || this.term === null) return this.settling ?? Promise.resolve();
+    this.settling = this.settle()
+      .catch((error) => this.deps.logger.warn({ err: (error as Error).message }, 'ledger settle failed; retrying'))
+      .finally(() => {
+        this.settling = null;
+      });
+    return this.settling;
+  }
+
   /** Brings the ledger in line with pg-boss (started, completed, failed) and releases runs waiting on overlap. */
   private async settle(): Promise<void> {
     const term = this.term;
@@ -305,8 +331,7 @@ export class ScheduleRunner {
     const client = await this.deps.pool.connect();
     try {
       await client.query('BEGIN');
-      await client.query(`SET LOCAL idle_in_transaction_session_timeout = ${Math.round(this.deps.leaseMs)}`);
-      const { rows: current } = await client.query(runSql.CHECK_TERM, [term]);
+      const { rows: current } = await client.query(runSql.CHECK_TERM, [term, String(Math.round(this.deps.leaseMs))]);
       if (current.length === 0) {
         await client.query('ROLLBACK');
         return;

@@ -4,12 +4,13 @@ export const SCHEDULE_CHANNEL = 'bosun_schedule';
 
 const COLUMNS = `name, kind, expression, tz, queue, data, priority, job_options, misfire, catch_up_seconds,
   misfire_grace_seconds, overlap, description, source, active, paused, paused_at, declaration_hash,
-  fired_through, next_run_at, last_run_at, created_at, updated_at`;
+  fired_through, last_run_at, created_at, updated_at`;
 
 export const SELECT_ALL = `SELECT ${COLUMNS} FROM bosun.schedule ORDER BY name`;
 export const SELECT_ONE = `SELECT ${COLUMNS} FROM bosun.schedule WHERE name = $1`;
 /** What the leader keeps timers for. */
 export const SELECT_RUNNABLE = `SELECT ${COLUMNS} FROM bosun.schedule WHERE active AND NOT paused`;
+export const SELECT_SOME = `SELECT ${COLUMNS} FROM bosun.schedule WHERE active AND NOT paused AND name = ANY($1::text[])`;
 
 /**
  * Sync of one code declaration ($1..$13, $14 = paused when created, $15 = hash). A new row starts paused if the code
@@ -35,7 +36,7 @@ export const UPSERT_CODE = `
 
 /** Code schedules no longer declared stop firing but keep their row and history. */
 export const DEACTIVATE_MISSING = `
-  UPDATE bosun.schedule SET active = false, next_run_at = NULL, updated_at = now()
+  UPDATE bosun.schedule SET active = false, updated_at = now()
   WHERE source = 'code' AND active AND NOT (name = ANY($1::text[]))
   RETURNING name`;
 
@@ -55,7 +56,7 @@ export const UPDATE_DEFINITION = `
   RETURNING ${COLUMNS}`;
 
 export const PAUSE = `
-  UPDATE bosun.schedule SET paused = true, paused_at = now(), next_run_at = NULL, updated_at = now()
+  UPDATE bosun.schedule SET paused = true, paused_at = now(), updated_at = now()
   WHERE name = $1 RETURNING ${COLUMNS}`;
 
 /** Instants that fell during the pause are not misfires: the schedule counts from now again. */
@@ -66,12 +67,6 @@ export const RESUME = `
 export const DELETE = `DELETE FROM bosun.schedule WHERE name = $1 RETURNING name`;
 
 export const NOTIFY = `SELECT pg_notify('${SCHEDULE_CHANNEL}', $1)`;
-
-/** The leader publishes each schedule's next due instant for status pages. */
-export const SET_NEXT_RUN = `
-  UPDATE bosun.schedule s SET next_run_at = v.next_run_at
-  FROM unnest($1::text[], $2::timestamptz[]) AS v(name, next_run_at)
-  WHERE s.name = v.name AND s.next_run_at IS DISTINCT FROM v.next_run_at`;
 
 /** Fire transaction: every due instant up to `through` is handled; last_run_at moves with each fired one. */
 export const ADVANCE = `

@@ -92,7 +92,7 @@ export class SchedulerService implements OnModuleInit, OnApplicationBootstrap, L
   onApplicationBootstrap(): void {
     if (this.options.role !== 'scheduler') return;
     this.leader.addDuty(this);
-    this.leader.onNotification('bosun_schedule', () => this.runner.changed());
+    this.leader.onNotification('bosun_schedule', (payload) => this.runner.changed(payload));
   }
 
   async startLeading(term: number): Promise<void> {

@@ -66,7 +66,8 @@ export class ScheduleNotFoundError extends Error {
 export function rowToInfo(r: any): ScheduleInfo {
   const timing: Timing = { kind: r.kind, expression: r.expression, tz: r.tz };
   let nextRunAt: Date | null = null;
-  if (r.active && !r.paused) nextRunAt = r.next_run_at ?? compileTiming(timing).next(r.fired_through);
+  // The runner's own rule: the first instant after fired_through (so no write is needed to keep it current).
+  if (r.active && !r.paused) nextRunAt = compileTiming(timing).next(r.fired_through);
   return {
     name: r.name,
     timing,

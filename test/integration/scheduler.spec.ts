@@ -150,6 +150,7 @@ describe('scheduler (one leader in process, real Postgres)', () => {
 
   it('refuses to start with a code schedule on an unknown queue', async () => {
     await expect(scheduler([{ name: 'typo', every: '1m', queue: 'tikcs' }])).rejects.toThrow(/schedule typo: queue "tikcs" does not exist/);
+    await expect(scheduler([{ name: 'bad-data', every: '1m', queue: 'ticks', data: { note: 7 } }])).rejects.toThrow(/schedule bad-data: data.note/);
   });
 
   it('misfire policies after downtime: skip, latest and all within the catch-up window', async () => {
@@ -232,10 +233,31 @@ describe('scheduler (one leader in process, real Postgres)', () => {
     const b = await scheduler(decl, [], 'b');
     const first = await waitFor(() => [a, b].find((x) => x.get(LeaderService).elector.isConfirmed()), 'a leader');
     const second = first === a ? b : a;
+    // pg-boss maintenance runs on the leader only: count supervise() passes per process from here on.
+    const supervised = new Map<INestApplicationContext, number>([[a, 0], [b, 0]]);
+    for (const app of [a, b]) {
+      const boss = app.get(BossService).boss;
+      const original = boss.supervise.bind(boss);
+      boss.supervise = (...args: Parameters<typeof original>) => {
+        supervised.set(app, supervised.get(app)! + 1);
+        return original(...args);
+      };
+    }
+    const changes: Array<{ isLeader: boolean; reason: string }> = [];
+    first.get(BosunEvents).on('leader.changed', (e) => changes.push(e));
+    second.get(BosunEvents).on('leader.changed', (e) => changes.push(e));
+    const status = await second.get(LeaderService).status();
+    expect(status.self.isLeader).toBe(false);
+    expect(status.cluster).toMatchObject({ holder: first.get(LeaderService).instanceId, held: true, term: first.get(LeaderService).elector.status.term });
     await waitFor(async () => (await runs('handover')).length >= 2, 'fires by the first leader');
     await first.get(LeaderService).stop();
     await waitFor(() => second.get(LeaderService).elector.isConfirmed(), 'the other takes over');
     const termB = second.get(LeaderService).elector.status.term!;
+    await waitFor(() => changes.length >= 2, 'leader.changed events');
+    expect(supervised.get(second)).toBeGreaterThanOrEqual(1);
+    expect(supervised.get(first)).toBe(0);
+    expect(changes.map((c) => [c.isLeader, c.reason])).toEqual([[false, 'resigned'], [true, 'elected']]);
+    expect((await second.get(LeaderService).status()).self).toMatchObject({ isLeader: true, confirmed: true, term: termB });
     const rows = await waitFor(async () => {
       const r = await runs('handover');
       return r.filter((x) => Number(x.term) === termB).length >= 2 ? r : null;

@@ -10,7 +10,7 @@ import { BosunEvents } from '../runtime/events.js';
 import { checkQueueKnown, normalizeSchedule, type NormalizedSchedule, type ScheduleDeclaration } from './schedule-definition.js';
 import { ScheduleRunner } from './schedule-runner.js';
 import { getScheduledMetadata, processorQueueOf, ScheduleDeclarations } from './scheduled.decorator.js';
-import { SchedulesService } from './schedules.service.js';
+import { checkScheduleData, SchedulesService } from './schedules.service.js';
 import { ScheduleValidationError } from './timetable.js';
 
 /** Finds every code declaration: module options, @Scheduled classes, BosunSchedulesModule.forFeature lists. */
@@ -85,7 +85,10 @@ export class SchedulerService implements OnModuleInit, OnApplicationBootstrap, L
     const { schedules, processorQueues } = discoverSchedules(this.discovery, this.options);
     // A code schedule must target a queue this app declares: a typo stops start-up, naming the field.
     const known = new Set([...this.registry.names(), ...processorQueues]);
-    for (const s of schedules) checkQueueKnown(s, known);
+    for (const s of schedules) {
+      checkQueueKnown(s, known);
+      checkScheduleData(s, this.registry);
+    }
     this.declared = schedules;
   }
 

@@ -133,6 +133,21 @@ function definitionParams(s: NormalizedSchedule): unknown[] {
   ];
 }
 
+/** The schedule's data must fit its queue's payload class (when the queue is declared in this process). */
+export function checkScheduleData(s: NormalizedSchedule, registry: QueueRegistry): void {
+  const def = registry.get(s.queue);
+  if (!def) return;
+  try {
+    validatePayload(s.queue, def.options.payload, s.data ?? {});
+  } catch (error) {
+    if (error instanceof PayloadValidationError) {
+      const field = `data.${error.issues[0]?.field ?? ''}`;
+      throw new ScheduleValidationError(`schedule ${s.name}: ${field}: ${error.message}`, field, s.name, { cause: error });
+    }
+    throw error;
+  }
+}
+
 export type ScheduleChange = Partial<Omit<ScheduleDeclaration, 'name' | 'enabled'>>;
 
 /**
@@ -249,15 +264,7 @@ export class SchedulesService {
       }
       return;
     }
-    try {
-      validatePayload(s.queue, def.options.payload, s.data ?? {});
-    } catch (error) {
-      if (error instanceof PayloadValidationError) {
-        const field = `data.${error.issues[0]?.field ?? ''}`;
-        throw new ScheduleValidationError(`schedule ${s.name}: ${field}: ${error.message}`, field, s.name, { cause: error });
-      }
-      throw error;
-    }
+    checkScheduleData(s, this.registry);
   }
 
   /**

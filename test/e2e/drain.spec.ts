@@ -6,7 +6,8 @@ import { defineQueue } from '../../libs/bosun/src/queues/define-queue.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { get } from '../support/http.js';
 import { startBosun } from '../support/nest.js';
-import { alive, NODE, ROOT, waitForStatus } from '../support/processes.js';
+import { alive, NODE, ROOT, spawnScript, waitForStatus } from '../support/processes.js';
+import { simQueue } from '../../bench/sim/sim-queue.js';
 import { sample } from '../support/promtool.js';
 import { waitFor } from '../support/wait.js';
 
@@ -72,6 +73,29 @@ describe('SIGTERM with jobs in flight (worker app process)', () => {
       expect(lines.find((l) => l.msg === 'shutting down: draining')).toMatchObject({ signal: 'SIGTERM' });
     } finally {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+  });
+
+  it('with the real worker runtime under load: in-flight gauge from its events, ready 503 at once on SIGTERM, in-flight jobs finish, the rest stay queued, exit 0', async () => {
+    const client = await startBosun({ connectionString: db.url, queues: [simQueue], migrate: false });
+    // 5 slots (the sim processor's concurrency) and 4 s jobs: 5 in flight, 15 waiting when SIGTERM comes.
+    const ids = (await client.boss.boss.insert('sim', Array.from({ length: 20 }, (_, i) => ({ data: { label: `load-${i}`, ms: 4000 } })), { returnId: true })) as string[];
+    await client.app.close();
+    const w = spawnScript('bench/sim/main.js', { DATABASE_URL: db.url, BOSUN_INSTANCE_ID: 'ops-sim', BOSUN_DRAIN_TIMEOUT_SECONDS: '30' });
+    try {
+      await waitForStatus(`${w.url}/health/ready`, 200);
+      await waitFor(async () => sample((await get(`${w.url}/metrics`)).text, 'bosun_jobs_in_flight', { queue: 'sim' }) === 5, 'five sim jobs in flight (job.started events)');
+
+      w.child.kill('SIGTERM');
+      await waitForStatus(`${w.url}/health/ready`, 503, 3_000);
+      expect(alive(w.child.pid!)).toBe(true);
+      expect((await get(`${w.url}/health/live`)).status).toBe(200);
+
+      expect(await w.exited).toEqual({ code: 0, signal: null });
+      const states = await db.pool.query(`SELECT state::text, count(*)::int AS n FROM pgboss.job WHERE id = ANY($1) GROUP BY 1 ORDER BY 1`, [ids]);
+      expect(states.rows).toEqual([{ state: 'completed', n: 5 }, { state: 'created', n: 15 }]);
+    } finally {
+      await w.stop('SIGKILL');
     }
   });
 });

@@ -12,7 +12,7 @@ import { waitFor } from '../support/wait.js';
  * Real scheduler and worker processes whose database connection goes through a proxy the test cuts and
  * restores: probes in each state, metrics through promtool, JSON logs at LOG_LEVEL, and no restart needed.
  */
-describe('operations: both apps through start-up, a database outage and shutdown', () => {
+describe('operations: all apps through start-up, a database outage and shutdown', () => {
   let db: TestDatabase;
   let proxy: TcpProxy;
   let url: string;
@@ -34,16 +34,17 @@ describe('operations: both apps through start-up, a database outage and shutdown
 
   it('starting, ready, database down then back, metrics, logs, SIGTERM', async () => {
     const scheduler = spawnApp('scheduler', { DATABASE_URL: url, BOSUN_INSTANCE_ID: 'ops-sched', BOSUN_QUEUE_METRICS: 'always', BOSUN_QUEUE_METRICS_INTERVAL_SECONDS: '1' });
+    const scheduler2 = spawnApp('scheduler', { DATABASE_URL: url, BOSUN_INSTANCE_ID: 'ops-sched-2', BOSUN_QUEUE_METRICS: 'off' });
     const worker = spawnApp('worker', { DATABASE_URL: url, BOSUN_INSTANCE_ID: 'ops-worker', LOG_LEVEL: 'warn' });
-    procs.push(scheduler, worker);
-    const both = [scheduler, worker];
+    procs.push(scheduler, scheduler2, worker);
+    const apps = [scheduler, scheduler2, worker];
 
     // Starting (schema not migrated): alive, not started, and the startup probe says what to do.
-    for (const p of both) {
+    for (const p of apps) {
       await waitForStatus(`${p.url}/health/live`, 200);
       const startup = await waitFor(async () => {
         const r = await get(`${p.url}/health/startup`);
-        return /run `bosun migrate`/.test(r.body?.error?.schema?.message ?? '') ? r : undefined;
+        return String(r.body?.error?.schema?.message).includes('bosun migrate') ? r : undefined;
       }, `${p.url} startup probe to explain`);
       expect(startup.status).toBe(503);
       expect(startup.body.error.schema.message).toMatch(/database schema is behind: .*run `bosun migrate`/);
@@ -54,14 +55,17 @@ describe('operations: both apps through start-up, a database outage and shutdown
     // (async: the proxy lives in this process, so a synchronous child would deadlock on it)
     const migrated = await promisify(execFile)(NODE, [join(ROOT, 'bin', 'bosun.js'), 'migrate'], { env: { ...process.env, DATABASE_URL: url } });
     expect(migrated.stdout).toMatch(/bosun schema at version \d+/);
-    for (const p of both) {
+    for (const p of apps) {
       await waitForStatus(`${p.url}/health/startup`, 200);
       await waitForStatus(`${p.url}/health/ready`, 200);
     }
-    const ready = await get(`${scheduler.url}/health/ready`);
-    expect(ready.body.details.leadership).toMatchObject({ status: 'up', isLeader: false }); // a standby (no leader code yet) is ready
+    // Two schedulers: at most one leads, and the standby is ready too, with leadership as a detail.
+    const leadership = await Promise.all([scheduler, scheduler2].map(async (p) => (await get(`${p.url}/health/ready`)).body.details.leadership));
+    for (const l of leadership) expect(l).toMatchObject({ status: 'up', isLeader: expect.any(Boolean) });
+    expect(leadership.filter((l) => l.isLeader).length).toBeLessThanOrEqual(1);
+    expect(leadership.some((l) => l.isLeader === false)).toBe(true);
 
-    // Metrics of both apps pass promtool; the scheduler publishes queue gauges (BOSUN_QUEUE_METRICS=always).
+    // Metrics of apps apps pass promtool; the scheduler publishes queue gauges (BOSUN_QUEUE_METRICS=always).
     const schedulerMetrics = await waitFor(async () => {
       const t = (await get(`${scheduler.url}/metrics`)).text;
       return sample(t, 'bosun_queue_jobs', { queue: 'email', state: 'ready' }) !== undefined ? t : undefined;
@@ -75,28 +79,29 @@ describe('operations: both apps through start-up, a database outage and shutdown
       if (lint.ran) expect({ code: lint.code, output: lint.output }).toEqual({ code: 0, output: '' });
     }
 
-    // Database down: both stay alive and live, and go unready.
-    const pids = both.map((p) => p.child.pid!);
+    // Database down: apps stay alive and live, and go unready.
+    const pids = apps.map((p) => p.child.pid!);
     await proxy.cut();
-    for (const p of both) {
+    for (const p of apps) {
       const down = await waitFor(async () => {
         const r = await get(`${p.url}/health/ready`);
         return r.status === 503 ? r : undefined;
       }, `${p.url} unready while the database is down`);
       expect(down.body.error.database.status).toBe('down');
       expect((await get(`${p.url}/health/live`)).status).toBe(200);
+      expect((await get(`${p.url}/health/startup`)).status).toBe(200); // started once: the startup probe never restarts it
     }
     expect((await get(`${scheduler.url}/metrics`)).status).toBe(200);
 
     // Database back: ready again, same processes.
     await proxy.restore();
-    for (const p of both) await waitForStatus(`${p.url}/health/ready`, 200, 30_000);
-    expect(both.map((p) => p.child.pid)).toEqual(pids);
+    for (const p of apps) await waitForStatus(`${p.url}/health/ready`, 200, 30_000);
+    expect(apps.map((p) => p.child.pid)).toEqual(pids);
     expect(pids.every(alive)).toBe(true);
 
     // SIGTERM: clean exit 0.
-    const exits = await Promise.all(both.map((p) => p.stop('SIGTERM')));
-    expect(exits).toEqual([{ code: 0, signal: null }, { code: 0, signal: null }]);
+    const exits = await Promise.all(apps.map((p) => p.stop('SIGTERM')));
+    expect(exits).toEqual(apps.map(() => ({ code: 0, signal: null })));
 
     // Logs: JSON lines with level, time and instance; the worker at LOG_LEVEL=warn wrote no info or debug line.
     const workerLogs = worker.logs();

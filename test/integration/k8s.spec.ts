@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { parseAllDocuments, stringify } from 'yaml';
 import { loadConfig } from '../../libs/bosun/src/config/config.js';
 import { READY_PLUS_ACTIVE } from '../../libs/bosun/src/metrics/job.sql.js';
 import { defineQueue } from '../../libs/bosun/src/queues/define-queue.js';
@@ -21,6 +22,7 @@ const MODELS: Record<string, string> = {
   'networking.k8s.io/v1': 'kubernetes-models/networking.k8s.io/v1',
   'autoscaling/v2': 'kubernetes-models/autoscaling/v2',
   'keda.sh/v1alpha1': '@kubernetes-models/keda/keda.sh/v1alpha1',
+  'monitoring.coreos.com/v1': '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1',
 };
 
 const kubectlVersion = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' });
@@ -29,9 +31,9 @@ if (!haveKubectl) {
   process.stderr.write('[bosun tests] kubectl not found: the k8s/ render and schema tests are SKIPPED (install kubectl >= 1.27 with kustomize to run them)\n');
 }
 
-function render(overlay: string): K8sObject[] {
-  const result = spawnSync('kubectl', ['kustomize', join(ROOT, 'k8s', 'overlays', overlay)], { encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`kubectl kustomize k8s/overlays/${overlay} failed: ${result.stderr}`);
+function render(overlay: string, dir = join('k8s', 'overlays', overlay)): K8sObject[] {
+  const result = spawnSync('kubectl', ['kustomize', join(ROOT, dir)], { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`kubectl kustomize ${dir} failed: ${result.stderr}`);
   return parseAllDocuments(result.stdout).map((d) => d.toJS() as K8sObject).filter(Boolean);
 }
 
@@ -192,6 +194,35 @@ describeK8s('k8s/ (kustomize overlays dev and prod)', () => {
     const served = containerEnv(objs, worker.spec.template.spec.containers[0]).BOSUN_QUEUES!.split(',');
     expect(queuesInQuery(trigger.metadata.query).sort()).toEqual([...served].sort());
     expect(objs.filter((o) => o.kind === 'HorizontalPodAutoscaler')).toEqual([]);
+  });
+
+  it('monitoring (Prometheus Operator): PodMonitor scrapes the app pods; alert rules pass promtool and use real metric names', async () => {
+    const objs = render('monitoring', join('k8s', 'monitoring'));
+    for (const obj of objs) await validate(obj);
+    const podMonitor = find(objs, 'PodMonitor', 'bosun');
+    for (const app of bosunApps(rendered.prod!)) {
+      expect(matches(podMonitor.spec.selector.matchLabels, app.spec.template.metadata.labels)).toBe(true);
+      const ports = app.spec.template.spec.containers[0].ports.map((p: any) => p.name);
+      expect(ports).toContain(podMonitor.spec.podMetricsEndpoints[0].port);
+    }
+    expect(podMonitor.spec.podMetricsEndpoints[0].path).toBe('/metrics');
+
+    const rule = find(objs, 'PrometheusRule', 'bosun');
+    const declared = new Set([...readFileSync(join(ROOT, 'libs/bosun/src/metrics/metrics.service.ts'), 'utf8').matchAll(/\$\{METRIC_PREFIX\}(\w+)`/g)].map((m) => `bosun_${m[1]}`));
+    const used = rule.spec.groups.flatMap((g: any) => g.rules.flatMap((r: any) => [...String(r.expr).matchAll(/bosun_\w+/g)].map((m) => m[0].replace(/_(bucket|sum|count)$/, ''))));
+    expect(used.length).toBeGreaterThan(0);
+    expect(used.filter((n: string) => !declared.has(n))).toEqual([]);
+    const file = join(tmpdir(), `bosun-rules-${process.pid}.yaml`);
+    writeFileSync(file, stringify({ groups: rule.spec.groups }));
+    const check = spawnSync('promtool', ['check', 'rules', file], { encoding: 'utf8' });
+    if (check.error) {
+      if (process.env.CI) throw new Error('promtool is missing: install the Debian package `prometheus` (apt-get install -y prometheus); .ci/run does this');
+      process.stderr.write('[bosun tests] promtool not found: alert rules not checked\n');
+    } else {
+      expect({ status: check.status, out: check.stderr }).toEqual({ status: 0, out: '' });
+      const rules = rule.spec.groups.reduce((n: number, g: any) => n + g.rules.length, 0);
+      expect(check.stdout).toContain(`SUCCESS: ${rules} rules found`);
+    }
   });
 
   it('dev: workers scale on CPU with an HPA (no KEDA)', () => {

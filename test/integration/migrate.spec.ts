@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { checkSchema, migrate, readMigrations } from '../../libs/bosun/src/db/migrate.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { NODE, ROOT, spawnApp, waitForStatus } from '../support/processes.js';
+import { waitFor } from '../support/wait.js';
 
 function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -64,7 +65,8 @@ describe('bosun migrate', () => {
       await waitForStatus(`${app.url}/health/startup`, 503);
       const body = await (await fetch(`${app.url}/health/startup`)).json();
       expect(body.error.schema.message).toMatch(/database schema is behind: bosun 0\/\d+, pg-boss not installed\/\d+; run `bosun migrate`/);
-      expect(app.logs().some((l) => String(l.msg).includes('run `bosun migrate`'))).toBe(true);
+      // The log line is written asynchronously: it may trail the probe's answer by a moment.
+      await waitFor(() => app.logs().some((l) => String(l.msg).includes('run `bosun migrate`')), 'the log line naming `bosun migrate`');
       await migrate(db.url);
       await waitForStatus(`${app.url}/health/startup`, 200);
       await waitForStatus(`${app.url}/health/ready`, 200);

@@ -19,7 +19,15 @@ export interface AppProcess {
   stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-let nextPort = 20_000 + (process.pid % 5000) * 2;
+/**
+ * Each jest worker process gets its own block of 100 ports (below the ephemeral range), used round-robin: with
+ * pid % 5000 * 2, workers with adjacent pids overlapped from their third app on, and an app that lost the port
+ * race exited 1 while the test talked to another file's app on that port.
+ */
+const PORT_BLOCK = 100;
+const portBase = 20_000 + (process.pid % 120) * PORT_BLOCK;
+let portCount = 0;
+const nextFreePort = () => portBase + (portCount++ % PORT_BLOCK);
 
 export function spawnApp(app: 'scheduler' | 'worker', env: Record<string, string>): AppProcess {
   return spawnScript(join('apps', app, 'main.js'), env);
@@ -27,7 +35,7 @@ export function spawnApp(app: 'scheduler' | 'worker', env: Record<string, string
 
 /** Spawns a built entry point under dist/ (an app, or a fixture such as bench/sim/main.js). */
 export function spawnScript(script: string, env: Record<string, string>): AppProcess {
-  const port = env.PORT ? Number(env.PORT) : nextPort++;
+  const port = env.PORT ? Number(env.PORT) : nextFreePort();
   const child = spawn(NODE, [join(ROOT, 'dist', script)], {
     env: { ...process.env, LOG_LEVEL: 'info', PORT: String(port), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -29,6 +29,20 @@ export { BosunWorkerModule } from './worker/worker.module.js';
 
 
 // --- scheduler (issue 4)
+export { LeaderElector, LEADER_DEFAULTS, readLeaderStatus, type LeaderElectorOptions, type LeaderState } from './leader/leader-elector.js';
+export { LeaderService, LEADER_SERVICE_DEFAULTS, type ClusterLeaderStatus, type LeaderDuty } from './leader/leader.service.js';
+export { LEADER_LOCK_KEY } from './leader/leader.sql.js';
+export { Scheduled, ScheduleDeclarations, getScheduledMetadata, type ScheduledOptions } from './scheduler/scheduled.decorator.js';
+export { BosunSchedulerModule, BosunSchedulesModule } from './scheduler/scheduler.module.js';
+export { SchedulerService, discoverSchedules } from './scheduler/scheduler.service.js';
+export { SchedulesService, ScheduleNotFoundError, type RunOutcome, type ScheduleChange, type ScheduleInfo, type ScheduleRun } from './scheduler/schedules.service.js';
+export { ScheduleRunner, RUNNER_DEFAULTS, type RunnerDeps } from './scheduler/schedule-runner.js';
+export { normalizeSchedule, SCHEDULE_JOB_OPTION_KEYS, type NormalizedSchedule, type ScheduleDeclaration, type ScheduleJobOptions } from './scheduler/schedule-definition.js';
+export { decideOverlap, MISFIRE_POLICIES, OVERLAP_POLICIES, planMisfire, POLICY_DEFAULTS, type MisfirePolicy, type OverlapPolicy, type OverlapDecision, type PreviousRun } from './scheduler/policies.js';
+export {
+  compileTiming, dueBetween, formatLocal, isValidTimeZone, normalizeTiming, preview, SCHEDULE_KINDS, ScheduleValidationError, WEEKDAYS,
+  type PreviewEntry, type ScheduleKind, type Timetable, type Timing, type TimingSpec, type Weekday,
+} from './scheduler/timetable.js';
 
 
 

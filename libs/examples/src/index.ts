@@ -13,3 +13,4 @@ export {
   SendEmail,
 } from './jobs.js';
 export { CompleteEndedEventsProcessor, EmailProcessor, EXAMPLE_PROCESSORS, HousekeepingProcessor, MonthlyReportProcessor, PaymentReminderProcessor } from './processors.js';
+export { EXAMPLE_SCHEDULES } from './schedules.js';

@@ -47,7 +47,8 @@ export const housekeepingQueue = defineQueue('housekeeping', {
 
 /** Monthly commission report (payments team): long-running, one at a time. */
 export class MonthlyReport {
-  @Matches(/^\d{4}-(0[1-9]|1[0-2])$/, { message: 'month must be YYYY-MM' }) month!: string;
+  /** Omitted by the monthly schedule: the report covers the month before the job was created. */
+  @IsOptional() @Matches(/^\d{4}-(0[1-9]|1[0-2])$/, { message: 'month must be YYYY-MM' }) month?: string;
 }
 export const reportsQueue = defineQueue('reports.monthly-commission', {
   payload: MonthlyReport,

@@ -15,7 +15,8 @@ export function bossOptionsFor(role: BosunRole, options: BosunModuleOptions): Co
     application_name: `bosun-${role}`,
     migrate: false,
     schedule: false,
-    supervise: role === 'scheduler',
+    // Maintenance runs on the scheduler leader only: LeaderService calls boss.supervise() while it leads.
+    supervise: false,
     // Workers: the worker runtime holds the LISTEN connection that wakes its runners; pg-boss's would wake nothing.
     useListenNotify: role === 'scheduler',
     registerInstance: true,

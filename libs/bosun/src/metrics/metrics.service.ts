@@ -134,21 +134,29 @@ export class BosunMetrics implements OnModuleInit, OnModuleDestroy {
     collect: (): void => this.up.set(this.boss.isStarted && !this.lifecycle.draining ? 1 : 0),
   });
 
-  /** Keys of attempts seen starting, so a finish without a start never drives in-flight below zero. */
-  private readonly running = new Map<string, string>();
+  /** Jobs seen starting (a job runs at most once at a time in a process), so a finish without a start never drives in-flight below zero. */
+  private readonly running = new Set<string>();
+  /** Labelled children per queue and per queue+outcome: the hot path skips prom-client's label hashing. */
+  private readonly perQueue = new Map<string, { inFlight: ReturnType<Gauge<'queue'>['labels']>; wait: ReturnType<Histogram<'queue'>['labels']> }>();
+  private readonly perOutcome = new Map<string, { processed: ReturnType<Counter<'queue' | 'outcome'>['labels']>; duration: ReturnType<Histogram<'queue' | 'outcome'>['labels']> }>();
   private readonly listeners: { [K in keyof BosunEventMap]?: (...args: BosunEventMap[K]) => void } = {
     'job.started': (event) => {
-      const key = `${event.queue}\u0000${event.jobId}\u0000${event.attempt}`;
-      if (this.running.has(key)) return;
-      this.running.set(key, event.queue);
-      this.jobsInFlight.inc({ queue: event.queue });
-      if (event.waitMs !== undefined && event.waitMs >= 0) this.jobWait.observe({ queue: event.queue }, event.waitMs / 1000);
+      if (this.running.has(event.jobId)) return;
+      this.running.add(event.jobId);
+      const q = this.queueSeries(event.queue);
+      q.inFlight.inc();
+      if (event.waitMs !== undefined && event.waitMs >= 0) q.wait.observe(event.waitMs / 1000);
     },
     'job.finished': (event) => {
-      const key = `${event.queue}\u0000${event.jobId}\u0000${event.attempt}`;
-      if (this.running.delete(key)) this.jobsInFlight.dec({ queue: event.queue });
-      this.jobsProcessed.inc({ queue: event.queue, outcome: event.outcome });
-      this.jobDuration.observe({ queue: event.queue, outcome: event.outcome }, Math.max(0, event.durationMs) / 1000);
+      if (this.running.delete(event.jobId)) this.queueSeries(event.queue).inFlight.dec();
+      const key = `${event.queue}\u0000${event.outcome}`;
+      let o = this.perOutcome.get(key);
+      if (!o) {
+        o = { processed: this.jobsProcessed.labels(event.queue, event.outcome), duration: this.jobDuration.labels(event.queue, event.outcome) };
+        this.perOutcome.set(key, o);
+      }
+      o.processed.inc();
+      o.duration.observe(Math.max(0, event.durationMs) / 1000);
     },
     'leader.changed': (event) => {
       const was = this.isLeader;
@@ -189,6 +197,15 @@ export class BosunMetrics implements OnModuleInit, OnModuleDestroy {
 
   onModuleDestroy(): void {
     for (const [name, listener] of Object.entries(this.listeners)) this.events.off(name as keyof BosunEventMap, listener as never);
+  }
+
+  private queueSeries(queue: string) {
+    let q = this.perQueue.get(queue);
+    if (!q) {
+      q = { inFlight: this.jobsInFlight.labels(queue), wait: this.jobWait.labels(queue) };
+      this.perQueue.set(queue, q);
+    }
+    return q;
   }
 
   /** Replaces every per-queue gauge with this snapshot (queues gone from it disappear from the output). */

@@ -2,6 +2,7 @@ import type { OpenTelemetryOptions } from 'pg-boss';
 import type { Logger } from 'pino';
 import type { BosunConfig, QueueMetricsMode } from '../config/config.js';
 import type { QueueDefinition } from '../queues/define-queue.js';
+import type { ScheduleDeclaration } from '../scheduler/schedule-definition.js';
 
 export const BOSUN_ROLES = ['scheduler', 'worker', 'client'] as const;
 export type BosunRole = (typeof BOSUN_ROLES)[number];
@@ -24,6 +25,8 @@ export interface BosunModuleOptions {
   drainTimeoutSeconds?: number;
   /** Scheduler role: seconds after which a silent leader loses its lock. */
   leaseSeconds?: number;
+  /** Schedules declared for the whole app (besides @Scheduled classes and BosunSchedulesModule.forFeature). */
+  schedules?: ScheduleDeclaration[];
   logger?: Logger;
   /** Worker role: readiness reports degraded when the served queues' oldest ready job waited longer (0: never). */
   readyMaxJobAgeSeconds?: number;

@@ -1,6 +1,7 @@
 import type { Type } from '@nestjs/common';
 import { BosunMetricsModule } from '../metrics/metrics.module.js';
 import { BosunWorkerModule } from '../worker/worker.module.js';
+import { BosunSchedulerModule } from '../scheduler/scheduler.module.js';
 
 /**
  * Modules BosunModule imports for every role; each one's services check the role at start and stay
@@ -11,6 +12,7 @@ export const ROLE_MODULES: Type[] = [
   BosunWorkerModule,
 
   // scheduler (issue 4)
+  BosunSchedulerModule,
 
   // operations: metrics (issue 5)
   BosunMetricsModule,

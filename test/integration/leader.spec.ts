@@ -41,7 +41,7 @@ describe('leader election', () => {
     for (const { e } of all) e.start();
     const leader = await waitFor(() => all.find(({ e }) => e.isConfirmed()), 'a leader');
     // give the others several attempts: still one leader
-    await waitFor(async () => (await db.pool.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name LIKE 'bosun-leader:%'`)).rows[0].n === 3, 'three lock connections');
+    await waitFor(async () => (await db.pool.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'bosun-leader:%'`)).rows[0].n === 3, 'three lock connections');
     expect(all.filter(({ e }) => e.status.isLeader)).toHaveLength(1);
     const status = await readLeaderStatus(db.pool);
     expect(status.term).toBe(before.term + 1);
@@ -56,7 +56,7 @@ describe('leader election', () => {
     await waitFor(() => a.e.isConfirmed(), 'a leads');
     const b = elector('b', 2, 60_000); // retries only once a minute: only the NOTIFY can wake it in time
     b.e.start();
-    await waitFor(async () => (await db.pool.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'bosun-leader:b'`)).rows[0].n === 1, 'b connected');
+    await waitFor(async () => (await db.pool.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'bosun-leader:b'`)).rows[0].n === 1, 'b connected');
     await waitFor(() => b.e.status.term === null, 'b standing by');
     const termA = a.e.status.term!;
     await a.e.stop();
@@ -72,7 +72,7 @@ describe('leader election', () => {
     const termA = a.e.status.term!;
     const b = elector('b', 2, 100);
     b.e.start();
-    await db.pool.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'bosun-leader:a'`);
+    await db.pool.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'bosun-leader:a'`);
     await waitFor(() => a.log.some((l) => l.startsWith(`deposed:${termA}:`)), 'a deposed');
     expect(a.e.isConfirmed()).toBe(false);
     const next = await waitFor(() => [a, b].find(({ e }) => e.isConfirmed()), 'a new leader');
@@ -89,7 +89,7 @@ describe('leader election', () => {
     expect((await frozen.query(TRY_LOCK, [LEADER_LOCK_KEY])).rows[0].locked).toBe(true);
     const b = elector('b', 2, 100);
     b.e.start();
-    await waitFor(async () => (await db.pool.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'frozen-leader'`)).rows[0].n === 0, 'server to end the silent session', 10_000);
+    await waitFor(async () => (await db.pool.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'frozen-leader'`)).rows[0].n === 0, 'server to end the silent session', 10_000);
     await waitFor(() => b.e.isConfirmed(), 'b takes over', 5_000);
     await frozen.end().catch(() => undefined);
   });

@@ -22,6 +22,7 @@ import { createLogger } from '../libs/bosun/src/logging/logger.js';
 import { BosunModule } from '../libs/bosun/src/module/bosun.module.js';
 import { defineQueue } from '../libs/bosun/src/queues/define-queue.js';
 import { BosunEvents } from '../libs/bosun/src/runtime/events.js';
+import { SchedulerService } from '../libs/bosun/src/scheduler/scheduler.service.js';
 import { SchedulesService } from '../libs/bosun/src/scheduler/schedules.service.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -119,7 +120,12 @@ async function fireLagOne(): Promise<void> {
   const minutes = Math.max(2, Math.ceil(FIRES / 200) + 1);
   const pgbResult = await pgBossCron(pgbDb.url, 200, minutes);
   const s = await startScheduler(db.url);
+  // A runtime change reaches the leader by NOTIFY: time from create() returning to the leader's timer holding it.
+  const runner = s.app.get(SchedulerService).runner;
+  const createdAt = performance.now();
   await s.schedules.create({ name: 'bench-1', every: '1s', queue: 'bench', misfire: 'skip' });
+  await until(async () => runner.snapshot().some((x) => x.name === 'bench-1'), 5_000, 'the leader picks the schedule up');
+  emit('scheduler.notify-pickup', 'bosun', 'runtime create -> leader armed', performance.now() - createdAt, 'ms');
   await until(async () => s.lags.length >= FIRES, FIRES * 1000 + 30_000, `${FIRES} fires`);
   const lags = s.lags.slice(0, FIRES);
   emit('scheduler.fire-lag', 'bosun', 'p50 due->committed, 1 schedule', percentile(lags, 50), 'ms', { fires: lags.length });

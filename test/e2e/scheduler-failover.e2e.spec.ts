@@ -30,7 +30,7 @@ function startScheduler(): AppProcess {
 
 async function leader(): Promise<{ term: number; holder: string; since: Date }> {
   const { rows: [row] } = await db.pool.query(
-    `SELECT term::int AS term, holder, since FROM bosun.leader WHERE EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND objid = 730211402 AND granted)`,
+    `SELECT term::int AS term, holder, since FROM bosun.leader WHERE EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND objid = 730211402 AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))`,
   );
   return row;
 }

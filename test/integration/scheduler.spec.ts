@@ -30,10 +30,12 @@ const apps: INestApplicationContext[] = [];
 async function scheduler(schedules: ScheduleDeclaration[], extraImports: any[] = [], instanceId = 'it-scheduler') {
   @Module({ providers: [HousekeepingProvider], imports: extraImports })
   class Feature {}
-  const { app } = await startBosun({ connectionString: db.url, role: 'scheduler', queues: [ticks, other, queuedQueue], schedules, leaseSeconds: 2, instanceId }, [Feature]);
+  const { app, lines } = await startBosun({ connectionString: db.url, role: 'scheduler', queues: [ticks, other, queuedQueue], schedules, leaseSeconds: 2, instanceId }, [Feature]);
   apps.push(app);
+  logs.set(app, lines);
   return app;
 }
+const logs = new Map<INestApplicationContext, Array<Record<string, unknown>>>();
 
 async function leading(app: INestApplicationContext) {
   const leader = app.get(LeaderService);
@@ -273,5 +275,24 @@ describe('BosunSchedulesModule.forFeature', () => {
   it('adds a feature module\'s schedules to the declarations', async () => {
     const app = await scheduler([], [BosunSchedulesModule.forFeature([{ name: 'feature-schedule', daily: { at: '02:00' }, tz: 'Europe/London', queue: 'other' }])]);
     expect(app.get(SchedulerService).declarations.map((d) => d.name).sort()).toEqual(['feature-schedule', 'from-decorator']);
+  });
+});
+
+describe('a schedule that cannot fire', () => {
+  it('does not hold the others back, and is retried', async () => {
+    const app = await scheduler([
+      { name: 'healthy', every: '1s', queue: 'other' },
+      { name: 'doomed', every: '1s', queue: 'ticks', data: { note: 'x' } },
+    ]);
+    await leading(app);
+    await waitFor(async () => (await runs('doomed')).length > 0, 'doomed fires while its queue exists');
+    // The queue disappears under the schedule (deleted by hand): its fires fail from now on.
+    await app.get(BossService).boss.deleteQueue('ticks');
+    const { rows: [{ at }] } = await db.pool.query(`SELECT now() AS at`);
+    await waitFor(async () => (await runs('healthy')).filter((r) => new Date(r.due_at) > new Date(at)).length >= 3, 'healthy keeps firing');
+    const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM bosun.schedule_run WHERE schedule = 'doomed' AND fired_at > $1::timestamptz + interval '1 second'`, [at]);
+    expect(rows[0].n).toBe(0);
+    // parked and retried, each time with its name in the log
+    await waitFor(() => logs.get(app)!.filter((l) => l.msg === 'schedule could not fire; retrying' && JSON.stringify(l).includes('doomed')).length >= 2, 'retries');
   });
 });

@@ -102,8 +102,10 @@ export class LeaderService implements OnApplicationBootstrap, OnApplicationShutd
         await this.bossService.whenStarted(60_000);
         break;
       } catch (error) {
-        if (this.stopped) return;
+        // Stopped (or a fatal start-up error): nothing to lead; otherwise keep waiting, without spinning.
+        if (this.stopped || /stopped|declared|could not be created/.test((error as Error).message)) return;
         this.logger.warn({ err: (error as Error).message }, 'leader election waits for bosun to start');
+        await new Promise((resolve) => setTimeout(resolve, 1000).unref());
       }
     }
     if (!this.stopped) this.elector.start();

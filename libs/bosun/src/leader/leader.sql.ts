@@ -25,7 +25,8 @@ export const HEARTBEAT = `
 
 export const STATUS = `
   SELECT l.term::int AS term, l.holder, l.since,
-         EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = 0 AND objid = $1 AND objsubid = 1 AND granted) AS held
+         EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = 0 AND objid = $1 AND objsubid = 1 AND granted
+                 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())) AS held
   FROM bosun.leader l WHERE l.id`;
 
 /** Session settings on the lock connection: the server ends a session silent for the lease, releasing the lock. */

@@ -19,7 +19,18 @@ export const RUNNER_DEFAULTS = {
   maxInstantsPerPass: 2000,
   /** Late instants older than this are skipped without a ledger row each (logged as a count instead). */
   recordSkipsWithinSeconds: 3600,
+  /** A schedule whose fire failed is parked this long before it is tried again. */
+  failedRetryMs: 1000,
+  /** The timer waits at least this long after a failed pass (the database may be down). */
+  errorBackoffMs: 500,
 };
+
+/** The database is unreachable (not one schedule's fault): retrying schedule by schedule would only wait longer. */
+function isConnectionError(error: unknown): boolean {
+  const code = (error as { code?: unknown })?.code;
+  if (typeof code === 'string' && /^(08|57P|53)/.test(code)) return true;
+  return /ECONNREFUSED|ECONNRESET|connection terminated|Connection terminated|timeout exceeded when trying to connect/i.test((error as Error)?.message ?? '');
+}
 
 /** What the runner needs from its surroundings; injected so tests can drive it with a stubbed leader. */
 export interface RunnerDeps {
@@ -42,6 +53,8 @@ interface Entry {
   table: Timetable;
   /** First due instant after fired_through (may be in the past: due now). */
   next: Date | null;
+  /** After a failed fire (e.g. its queue was deleted): not retried before this instant (local ms), so it cannot block others. */
+  retryAt?: number;
 }
 
 interface RunRow {
@@ -124,7 +137,7 @@ export class ScheduleRunner {
       this.pendingNames.clear();
       if (all) await this.reload();
       else await this.reloadSome(names);
-    }).then(() => this.arm());
+    }).then((ok) => this.arm(ok ? 0 : RUNNER_DEFAULTS.errorBackoffMs));
   }
 
   private async reloadSome(names: string[]): Promise<void> {
@@ -133,17 +146,19 @@ export class ScheduleRunner {
     for (const row of rows) this.addEntry(this.entries, row);
   }
 
-  /** Passes run one at a time, in order. */
-  private serial(fn: () => Promise<void>): Promise<void> {
+  /** Passes run one at a time, in order; resolves false when the pass failed. */
+  private serial(fn: () => Promise<void>): Promise<boolean> {
     const next = this.running.then(async () => {
-      if (this.term === null) return;
+      if (this.term === null) return true;
       try {
         await fn();
+        return true;
       } catch (error) {
         this.deps.logger.warn({ err: (error as Error).message }, 'scheduler pass failed; retrying');
+        return false;
       }
     });
-    this.running = next;
+    this.running = next.then(() => undefined);
     return next;
   }
 
@@ -164,12 +179,15 @@ export class ScheduleRunner {
     }
   }
 
-  private arm(): void {
+  private arm(minDelayMs = 0): void {
     if (this.term === null) return;
     if (this.timer) clearTimeout(this.timer);
     let earliest = Infinity;
-    for (const e of this.entries.values()) if (e.next && e.next.getTime() < earliest) earliest = e.next.getTime();
-    const delay = Math.min(Math.max(0, earliest - this.now().getTime()), RUNNER_DEFAULTS.maxSleepMs);
+    for (const e of this.entries.values()) {
+      const at = e.retryAt ? Math.max(e.retryAt + this.deps.clockOffsetMs(), e.next?.getTime() ?? Infinity) : e.next?.getTime();
+      if (at !== undefined && at < earliest) earliest = at;
+    }
+    const delay = Math.max(minDelayMs, Math.min(Math.max(0, earliest - this.now().getTime()), RUNNER_DEFAULTS.maxSleepMs));
     this.timer = setTimeout(() => this.onTimer(), delay);
   }
 
@@ -179,7 +197,7 @@ export class ScheduleRunner {
     void this.serial(async () => {
       this.passQueued = false;
       await this.pass();
-    }).then(() => this.arm());
+    }).then((ok) => this.arm(ok ? 0 : RUNNER_DEFAULTS.errorBackoffMs));
   }
 
   /** One firing pass: every schedule with a due instant <= now. */
@@ -192,8 +210,31 @@ export class ScheduleRunner {
       return;
     }
     const now = this.now();
-    const due = [...this.entries.values()].filter((e) => e.next && e.next.getTime() <= now.getTime());
+    const localNow = Date.now();
+    const due = [...this.entries.values()].filter((e) => e.next && e.next.getTime() <= now.getTime() && !(e.retryAt && e.retryAt > localNow));
     if (due.length === 0) return;
+    try {
+      await this.fire(term, due, now);
+    } catch (error) {
+      if (due.length === 1 || isConnectionError(error)) {
+        for (const entry of due) entry.retryAt = Date.now() + RUNNER_DEFAULTS.failedRetryMs;
+        this.deps.logger.error({ schedules: due.map((e) => e.info.name).slice(0, 10), err: (error as Error).message }, 'schedule could not fire; retrying');
+        return;
+      }
+      // One bad schedule must not hold the others back: fire each on its own, and park the ones that fail.
+      for (const entry of due) {
+        if (this.term !== term) return;
+        try {
+          await this.fire(term, [entry], now);
+        } catch (e) {
+          entry.retryAt = Date.now() + RUNNER_DEFAULTS.failedRetryMs;
+          this.deps.logger.error({ schedule: entry.info.name, err: (e as Error).message }, 'schedule could not fire; retrying');
+        }
+      }
+    }
+  }
+
+  private async fire(term: number, due: Entry[], now: Date): Promise<void> {
 
     const plans = due.map((entry) => {
       const { info, table } = entry;
@@ -236,6 +277,7 @@ export class ScheduleRunner {
 
     for (const p of plans) {
       const e = p.entry;
+      e.retryAt = undefined;
       e.info = { ...e.info, firedThrough: new Date(Math.max(e.info.firedThrough.getTime(), p.through.getTime())) };
       e.next = e.table.next(e.info.firedThrough);
     }

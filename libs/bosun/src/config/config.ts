@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import 'reflect-metadata';
+import { applyDecorators } from '@nestjs/common';
 import { plainToInstance, Transform } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength, validateSync } from 'class-validator';
 
@@ -28,6 +29,20 @@ const toInt = ({ value }: { value: unknown }) =>
 const blankToUndefined = ({ value }: { value: unknown }) =>
   typeof value === 'string' && value.trim() === '' ? undefined : value;
 
+/** An integer variable within [min, max]; one message names the variable and the rule for every way it can fail. */
+function IntegerBetween(name: string, min: number, max: number, note?: string): PropertyDecorator {
+  const message = `${name} must be an integer between ${min} and ${max}${note ? ` ${note}` : ''}`;
+  return applyDecorators(Transform(toInt), IsInt({ message }), Min(min, { message }), Max(max, { message }));
+}
+
+/** A case-insensitive choice among fixed words, defaulting when unset or blank. */
+function OneOf(name: string, choices: readonly string[], fallback: string): PropertyDecorator {
+  return applyDecorators(
+    Transform(({ value }) => (typeof value === 'string' ? value.trim().toLowerCase() || undefined : value) ?? fallback),
+    IsIn(choices, { message: `${name} must be one of ${choices.join(', ')}` }),
+  );
+}
+
 /** Environment variables, as strings in, typed and checked out. Messages name the variable and the rule. */
 export class BosunEnv {
   @IsOptional()
@@ -35,10 +50,7 @@ export class BosunEnv {
   @Matches(/^postgres(ql)?:\/\/\S+$/, { message: 'DATABASE_URL must be a postgres:// or postgresql:// connection string' })
   DATABASE_URL?: string;
 
-  @Transform(toInt)
-  @IsInt({ message: 'PORT must be an integer between 1 and 65535' })
-  @Min(1, { message: 'PORT must be an integer between 1 and 65535' })
-  @Max(65535, { message: 'PORT must be an integer between 1 and 65535' })
+  @IntegerBetween('PORT', 1, 65535)
   PORT: number = CONFIG_DEFAULTS.PORT;
 
   @IsOptional()
@@ -66,42 +78,25 @@ export class BosunEnv {
   })
   BOSUN_QUEUES?: string;
 
-  @Transform(({ value }) => (typeof value === 'string' ? value.trim().toLowerCase() || undefined : value) ?? CONFIG_DEFAULTS.LOG_LEVEL)
-  @IsIn(LOG_LEVELS, { message: `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}` })
+  @OneOf('LOG_LEVEL', LOG_LEVELS, CONFIG_DEFAULTS.LOG_LEVEL)
   LOG_LEVEL: LogLevel = CONFIG_DEFAULTS.LOG_LEVEL;
 
-  @Transform(toInt)
-  @IsInt({ message: 'BOSUN_DB_POOL_MAX must be an integer between 1 and 200' })
-  @Min(1, { message: 'BOSUN_DB_POOL_MAX must be an integer between 1 and 200' })
-  @Max(200, { message: 'BOSUN_DB_POOL_MAX must be an integer between 1 and 200' })
+  @IntegerBetween('BOSUN_DB_POOL_MAX', 1, 200)
   BOSUN_DB_POOL_MAX: number = CONFIG_DEFAULTS.BOSUN_DB_POOL_MAX;
 
-  @Transform(toInt)
-  @IsInt({ message: 'BOSUN_DRAIN_TIMEOUT_SECONDS must be an integer between 0 and 3600' })
-  @Min(0, { message: 'BOSUN_DRAIN_TIMEOUT_SECONDS must be an integer between 0 and 3600' })
-  @Max(3600, { message: 'BOSUN_DRAIN_TIMEOUT_SECONDS must be an integer between 0 and 3600' })
+  @IntegerBetween('BOSUN_DRAIN_TIMEOUT_SECONDS', 0, 3600)
   BOSUN_DRAIN_TIMEOUT_SECONDS: number = CONFIG_DEFAULTS.BOSUN_DRAIN_TIMEOUT_SECONDS;
 
-  @Transform(toInt)
-  @IsInt({ message: 'BOSUN_LEASE_SECONDS must be an integer between 2 and 300' })
-  @Min(2, { message: 'BOSUN_LEASE_SECONDS must be an integer between 2 and 300' })
-  @Max(300, { message: 'BOSUN_LEASE_SECONDS must be an integer between 2 and 300' })
+  @IntegerBetween('BOSUN_LEASE_SECONDS', 2, 300)
   BOSUN_LEASE_SECONDS: number = CONFIG_DEFAULTS.BOSUN_LEASE_SECONDS;
 
-  @Transform(toInt)
-  @IsInt({ message: 'BOSUN_READY_MAX_JOB_AGE_SECONDS must be an integer between 0 and 86400 (0 turns the check off)' })
-  @Min(0, { message: 'BOSUN_READY_MAX_JOB_AGE_SECONDS must be an integer between 0 and 86400 (0 turns the check off)' })
-  @Max(86400, { message: 'BOSUN_READY_MAX_JOB_AGE_SECONDS must be an integer between 0 and 86400 (0 turns the check off)' })
+  @IntegerBetween('BOSUN_READY_MAX_JOB_AGE_SECONDS', 0, 86400, '(0 turns the check off)')
   BOSUN_READY_MAX_JOB_AGE_SECONDS: number = CONFIG_DEFAULTS.BOSUN_READY_MAX_JOB_AGE_SECONDS;
 
-  @Transform(({ value }) => (typeof value === 'string' ? value.trim().toLowerCase() || undefined : value) ?? CONFIG_DEFAULTS.BOSUN_QUEUE_METRICS)
-  @IsIn(QUEUE_METRICS_MODES, { message: `BOSUN_QUEUE_METRICS must be one of ${QUEUE_METRICS_MODES.join(', ')}` })
+  @OneOf('BOSUN_QUEUE_METRICS', QUEUE_METRICS_MODES, CONFIG_DEFAULTS.BOSUN_QUEUE_METRICS)
   BOSUN_QUEUE_METRICS: QueueMetricsMode = CONFIG_DEFAULTS.BOSUN_QUEUE_METRICS;
 
-  @Transform(toInt)
-  @IsInt({ message: 'BOSUN_QUEUE_METRICS_INTERVAL_SECONDS must be an integer between 1 and 3600' })
-  @Min(1, { message: 'BOSUN_QUEUE_METRICS_INTERVAL_SECONDS must be an integer between 1 and 3600' })
-  @Max(3600, { message: 'BOSUN_QUEUE_METRICS_INTERVAL_SECONDS must be an integer between 1 and 3600' })
+  @IntegerBetween('BOSUN_QUEUE_METRICS_INTERVAL_SECONDS', 1, 3600)
   BOSUN_QUEUE_METRICS_INTERVAL_SECONDS: number = CONFIG_DEFAULTS.BOSUN_QUEUE_METRICS_INTERVAL_SECONDS;
 }
 

@@ -1,7 +1,7 @@
 import type { JobAttempt, PgBoss } from 'pg-boss';
 import type { Logger } from 'pino';
 import { runWithJobContext } from '../logging/job-context.js';
-import type { Pool, PoolClient } from '../db/pool.js';
+import { withTransaction, type Pool, type PoolClient } from '../db/pool.js';
 import type { QueueDefinition } from '../queues/define-queue.js';
 import { PayloadValidationError, validatePayload } from '../queues/payload.js';
 import type { BosunEvents } from '../runtime/events.js';
@@ -406,19 +406,8 @@ export class QueueRunner {
     await this.fail(row, attempt, 'invalid-payload', described, 0, this.deps.instanceId, true);
   }
 
-  private async inTransaction<T>(fn: (client: PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.deps.pool.connect();
-    try {
-      await client.query('BEGIN');
-      const result = await fn(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+  private inTransaction<T>(fn: (client: PoolClient) => Promise<T>): Promise<T> {
+    return withTransaction(this.deps.pool, fn);
   }
 
   /** Touches held jobs every heartbeatSeconds / 2 in one statement; a job whose claim is gone is aborted. */

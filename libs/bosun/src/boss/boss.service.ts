@@ -7,7 +7,7 @@ import { BOSUN_LOGGER, BOSUN_OPTIONS, OPTION_DEFAULTS, type BosunModuleOptions, 
 import { Lifecycle } from '../runtime/lifecycle.js';
 import { QueueDeclarationError, QueueRegistry } from '../queues/queue-registry.js';
 
-/** pg-boss settings per role: bosun's scheduler replaces pg-boss cron everywhere; maintenance only on schedulers. */
+/** pg-boss settings per role: bosun's scheduler replaces pg-boss cron everywhere; maintenance runs on the scheduler leader only. */
 export function bossOptionsFor(role: BosunRole, options: BosunModuleOptions): ConstructorOptions {
   return {
     connectionString: options.connectionString,

@@ -101,8 +101,11 @@ export class ScheduleRunner {
   async start(term: number): Promise<void> {
     this.term = term;
     await this.serial(() => this.reload());
+    // Deposed while loading: stop() already ran and must not be undone by timers started here.
+    if (this.term !== term) return;
     this.arm();
     // The ledger settles beside the firing passes, never in front of them (a slow settle must not delay a fire).
+    if (this.settleTimer) clearInterval(this.settleTimer); // start() twice (a re-sync) keeps one timer
     this.settleTimer = setInterval(() => void this.settleOnce(), RUNNER_DEFAULTS.settleIntervalMs);
   }
 

@@ -101,6 +101,8 @@ export class SchedulerService implements OnModuleInit, OnApplicationBootstrap, L
   async startLeading(term: number): Promise<void> {
     const result = await this.schedules.syncDeclared(this.declared);
     this.logger.info({ term, ...result, declared: this.declared.length }, 'schedules synced');
+    // Leadership may have ended during the sync; a runner started now would outlive its term.
+    if (this.leader.elector.status.term !== term) return;
     await this.runner.start(term);
   }
 

@@ -8,6 +8,7 @@ export {
   housekeepingQueue,
   MonthlyReport,
   PaymentReminder,
+  previousMonth,
   paymentRemindersQueue,
   reportsQueue,
   SendEmail,

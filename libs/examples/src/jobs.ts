@@ -50,6 +50,11 @@ export class MonthlyReport {
   /** Omitted by the monthly schedule: the report covers the month before the job was created. */
   @IsOptional() @Matches(/^\d{4}-(0[1-9]|1[0-2])$/, { message: 'month must be YYYY-MM' }) month?: string;
 }
+/** The month before the one `at` falls in (UTC), as YYYY-MM: what a scheduled monthly report covers. */
+export function previousMonth(at: Date): string {
+  const d = new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth() - 1, 1));
+  return `${d.getUTCFullYear()}-${String(d.getUTCMonth() + 1).padStart(2, '0')}`;
+}
 export const reportsQueue = defineQueue('reports.monthly-commission', {
   payload: MonthlyReport,
   retryLimit: 2,

@@ -3,6 +3,7 @@ import { Processor } from '../../bosun/src/worker/processor.decorator.js';
 import type { Job } from '../../bosun/src/worker/job.js';
 import {
   emailQueue, eventLifecycleQueue, housekeepingQueue, paymentRemindersQueue, reportsQueue,
+  previousMonth,
   type CompleteEndedEvents, type Housekeeping, type MonthlyReport, type PaymentReminder, type SendEmail,
 } from './jobs.js';
 
@@ -37,7 +38,10 @@ export class HousekeepingProcessor {
 export class MonthlyReportProcessor {
   private readonly log = new Logger('MonthlyReportProcessor');
   async process(job: Job<MonthlyReport>) {
-    this.log.log(`building the commission report for ${job.data.month}`);
+    // A schedule cannot compute "last month" when it fires: default to the month before the job was created (database time).
+    const month = job.data.month ?? previousMonth(job.createdOn);
+    this.log.log(`building the commission report for ${month}`);
+    return { month };
   }
 }
 

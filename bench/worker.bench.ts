@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { PgBoss, type JobInsert } from 'pg-boss';
 import { Logger as GraphileLogger, makeWorkerUtils, run as runGraphile } from 'graphile-worker';
+import { Queue as BullQueue, Worker as BullWorker, createPostgresBackend, type PostgresPoolConfig } from 'bullmq';
 import { migrate } from '../libs/bosun/src/db/migrate.js';
 import { createLogger } from '../libs/bosun/src/logging/logger.js';
 import { BosunModule } from '../libs/bosun/src/module/bosun.module.js';
@@ -16,10 +17,12 @@ import { Processor } from '../libs/bosun/src/worker/processor.decorator.js';
 import { WorkerRuntime } from '../libs/bosun/src/worker/worker.service.js';
 
 /**
- * `npm run bench:worker`: the worker runtime against plain pg-boss 12, in one run on one machine. Each scenario runs in a
+ * `npm run bench:worker`: the worker runtime against plain pg-boss 12 (and graphile-worker, BullMQ 6 on its Postgres
+ * backend), in one run on one machine. Each scenario runs in a
  * child process of its own (clean RSS, no shared pools) on a fresh database, and prints JSON lines:
  * {"bench":..., "system":..., "metric":..., "value":..., "unit":...}.
- * Options: --admin-url postgres://... (default the local server), --only <scenario>, --drain-jobs N.
+ * Options: --admin-url postgres://... (default the local server), --only <scenario>, --drain-jobs N,
+ * --pg-boss-configs 200x1,500x2, --bullmq-concurrencies 50,100,200.
  */
 
 const args = process.argv.slice(2);
@@ -144,6 +147,29 @@ function plainBoss(url: string): PgBoss {
   return boss;
 }
 
+// --- BullMQ 6 on its PostgreSQL backend (bench-only peer) ---------------------------------------------------------
+
+/** BullMQ's own pool (max 10, as the others) in its default `bullmq` schema; `migrate` creates its tables on connect. */
+function bullConnection(url: string): PostgresPoolConfig {
+  return { connectionString: url, max: 10, migrate: true };
+}
+
+/** BullMQ keeps completed jobs by default (removeOnComplete unset), as pg-boss does: count them in its table. */
+async function waitBullCompleted(pool: pg.Pool, queue: string, n: number, timeoutMs = 600_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { rows } = await pool.query(`SELECT count(*)::int AS n FROM bullmq.job WHERE queue = $1 AND state = 'completed'`, [queue]);
+    if (rows[0].n >= n) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${n} BullMQ completions on ${queue}`);
+    await sleep(20);
+  }
+}
+
+/** close() waits for in-flight work; the scenario has measured already, so a stuck close must not hang the child. */
+async function closeBull(...closables: Array<{ close(force?: boolean): Promise<void> }>): Promise<void> {
+  await Promise.race([Promise.all(closables.map((c) => c.close(true).catch(() => undefined))), sleep(5_000)]);
+}
+
 // --- scenarios ---------------------------------------------------------------------------------------------------
 
 const scenarios: Record<string, () => Promise<void>> = {
@@ -256,6 +282,32 @@ const scenarios: Record<string, () => Promise<void>> = {
     }
   },
 
+  /** BullMQ 6 on Postgres (optional peer): jobs added with addBulk before the worker starts; Worker concurrencies tried. */
+  async 'drain:bullmq'() {
+    const concurrencies = (arg('bullmq-concurrencies', '50,100,200') as string).split(',').map(Number);
+    for (const concurrency of concurrencies) {
+      await withDatabase(async (url) => {
+        const connection = bullConnection(url);
+        const queue = new BullQueue('noop', { connection }, createPostgresBackend);
+        queue.on('error', () => undefined);
+        await queue.waitUntilReady();
+        for (let i = 0; i < DRAIN_JOBS; i += 5000) {
+          await queue.addBulk(Array.from({ length: Math.min(5000, DRAIN_JOBS - i) }, () => ({ name: 'noop', data: {} })));
+        }
+        const pool = new pg.Pool({ connectionString: url, max: 2 });
+        firstStart = undefined;
+        const worker = new BullWorker('noop', async () => markStart(), { connection, concurrency }, createPostgresBackend);
+        worker.on('error', () => undefined);
+        await waitBullCompleted(pool, 'noop', DRAIN_JOBS);
+        const seconds = (performance.now() - firstStart!) / 1000;
+        line('drain-20k', `bullmq (postgres) concurrency ${concurrency}`, 'throughput', DRAIN_JOBS / seconds, 'jobs/s', { jobs: DRAIN_JOBS, seconds: Math.round(seconds * 1000) / 1000 });
+        line('drain-20k', `bullmq (postgres) concurrency ${concurrency}`, 'rss-after-drain', rss(), 'MiB');
+        await closeBull(worker, queue);
+        await pool.end();
+      });
+    }
+  },
+
   /** One job every 20 ms to an idle queue: enqueue-to-start latency. */
   async 'latency:bosun'() {
     await withDatabase(async (url) => {
@@ -300,6 +352,36 @@ const scenarios: Record<string, () => Promise<void>> = {
       line('latency-light', 'pg-boss (NOTIFY, batchSize 1)', 'p50', percentile(waits, 50), 'ms', { jobs: LATENCY_JOBS, intervalMs: LATENCY_INTERVAL_MS });
       line('latency-light', 'pg-boss (NOTIFY, batchSize 1)', 'p99', percentile(waits, 99), 'ms', { jobs: LATENCY_JOBS, intervalMs: LATENCY_INTERVAL_MS });
       await boss.stop({ graceful: false, close: true });
+    });
+  },
+
+  /** BullMQ 6 on Postgres: its worker blocks on LISTEN/NOTIFY for new jobs; concurrency 10 as bosun's latency processor. */
+  async 'latency:bullmq'() {
+    await withDatabase(async (url) => {
+      const connection = bullConnection(url);
+      const queue = new BullQueue('lat', { connection }, createPostgresBackend);
+      queue.on('error', () => undefined);
+      await queue.waitUntilReady();
+      const starts = new Map<string, number>();
+      // No explicit type arguments: they would pin the backend type parameter to its Redis default.
+      const worker = new BullWorker('lat', async (job) => {
+        starts.set(String((job.data as { n: number }).n), performance.now() + performance.timeOrigin);
+      }, { connection, concurrency: 10 }, createPostgresBackend);
+      worker.on('error', () => undefined);
+      await worker.waitUntilReady();
+      await sleep(500);
+      const sentAt = new Map<string, number>();
+      for (let n = 0; n < LATENCY_JOBS; n++) {
+        sentAt.set(String(n), performance.now() + performance.timeOrigin);
+        await queue.add('lat', { n });
+        await sleep(LATENCY_INTERVAL_MS);
+      }
+      const deadline = Date.now() + 10_000;
+      while (starts.size < LATENCY_JOBS && Date.now() < deadline) await sleep(10);
+      const waits = [...sentAt].map(([n, t]) => starts.get(n)! - t).sort((a, b) => a - b);
+      line('latency-light', 'bullmq (postgres, concurrency 10)', 'p50', percentile(waits, 50), 'ms', { jobs: LATENCY_JOBS, intervalMs: LATENCY_INTERVAL_MS });
+      line('latency-light', 'bullmq (postgres, concurrency 10)', 'p99', percentile(waits, 99), 'ms', { jobs: LATENCY_JOBS, intervalMs: LATENCY_INTERVAL_MS });
+      await closeBull(worker, queue);
     });
   },
 
@@ -358,9 +440,15 @@ function reportMixed(system: string, seconds: number) {
 
 interface Run { scenario: string; extra?: string[] }
 
+/** Per-peer configuration flags the children read themselves. */
+function passThrough(): string[] {
+  const flags = ['--pg-boss-configs', '--bullmq-concurrencies'];
+  return args.filter((a, i) => flags.includes(a) || flags.includes(args[i - 1]!));
+}
+
 function runChild(run: Run, lines: Array<Record<string, unknown>>): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    const argv = [fileURLToPath(import.meta.url), '--scenario', run.scenario, '--admin-url', ADMIN_URL, '--drain-jobs', String(DRAIN_JOBS), ...(run.extra ?? []), ...args.filter((a, i) => a.startsWith('--pg-boss-configs') || args[i - 1] === '--pg-boss-configs')];
+    const argv = [fileURLToPath(import.meta.url), '--scenario', run.scenario, '--admin-url', ADMIN_URL, '--drain-jobs', String(DRAIN_JOBS), ...(run.extra ?? []), ...passThrough()];
     const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
     let buffer = '';
     child.stdout.on('data', (d) => {
@@ -403,9 +491,10 @@ async function main() {
     plan.push({ scenario: 'drain:bosun', extra: ['--noop-concurrency', '2000'] });
     plan.push({ scenario: 'drain:pg-boss-batch' });
     plan.push({ scenario: 'drain:graphile-worker' });
+    plan.push({ scenario: 'drain:bullmq' });
   }
   plan.push({ scenario: 'drain:pg-boss-default' });
-  for (const name of ['latency:bosun', 'latency:pg-boss', 'mixed:bosun', 'mixed:pg-boss-batch']) plan.push({ scenario: name });
+  for (const name of ['latency:bosun', 'latency:pg-boss', 'latency:bullmq', 'mixed:bosun', 'mixed:pg-boss-batch']) plan.push({ scenario: name });
   const lines: Array<Record<string, unknown>> = [];
   for (const run of plan.filter((p) => !only || p.scenario.startsWith(only))) await runChild(run, lines);
 
@@ -418,9 +507,11 @@ async function main() {
   const medians = [...drains].map(([system, values]) => ({ system, value: median(values) }));
   const bestPgBoss = medians.filter((m) => m.system.startsWith('pg-boss batchSize')).sort((a, b) => b.value - a.value)[0];
   const bestGraphile = medians.filter((m) => m.system.startsWith('graphile-worker')).sort((a, b) => b.value - a.value)[0];
+  const bestBull = medians.filter((m) => m.system.startsWith('bullmq')).sort((a, b) => b.value - a.value)[0];
   const bestBosun = medians.filter((m) => m.system.startsWith('bosun')).sort((a, b) => b.value - a.value)[0];
   if (bestBosun && bestPgBoss) line('drain-20k', `best bosun (${bestBosun.system}) vs best pg-boss (${bestPgBoss.system})`, 'ratio', bestBosun.value / bestPgBoss.value, 'x');
   if (bestBosun && bestGraphile) line('drain-20k', `best bosun (${bestBosun.system}) vs best graphile-worker (${bestGraphile.system})`, 'ratio', bestBosun.value / bestGraphile.value, 'x');
+  if (bestBosun && bestBull) line('drain-20k', `best bosun (${bestBosun.system}) vs best bullmq (${bestBull.system})`, 'ratio', bestBosun.value / bestBull.value, 'x');
 }
 
 await main();

@@ -22,7 +22,7 @@ import { WorkerRuntime } from '../libs/bosun/src/worker/worker.service.js';
  * child process of its own (clean RSS, no shared pools) on a fresh database, and prints JSON lines:
  * {"bench":..., "system":..., "metric":..., "value":..., "unit":...}.
  * Options: --admin-url postgres://... (default the local server), --only <scenario>, --drain-jobs N,
- * --pg-boss-configs 200x1,500x2, --bullmq-concurrencies 50,100,200.
+ * --pg-boss-configs 200x1,500x2, --bullmq-concurrencies 50,100,200, --bullmq-pool-max 10.
  */
 
 const args = process.argv.slice(2);
@@ -149,9 +149,9 @@ function plainBoss(url: string): PgBoss {
 
 // --- BullMQ 6 on its PostgreSQL backend (bench-only peer) ---------------------------------------------------------
 
-/** BullMQ's own pool (max 10, as the others) in its default `bullmq` schema; `migrate` creates its tables on connect. */
+/** BullMQ's own pool (max 10 as the others, or --bullmq-pool-max) in its default `bullmq` schema; `migrate` creates its tables. */
 function bullConnection(url: string): PostgresPoolConfig {
-  return { connectionString: url, max: 10, migrate: true };
+  return { connectionString: url, max: Number(arg('bullmq-pool-max', '10')), migrate: true };
 }
 
 /** BullMQ keeps completed jobs by default (removeOnComplete unset), as pg-boss does: count them in its table. */
@@ -442,7 +442,7 @@ interface Run { scenario: string; extra?: string[] }
 
 /** Per-peer configuration flags the children read themselves. */
 function passThrough(): string[] {
-  const flags = ['--pg-boss-configs', '--bullmq-concurrencies'];
+  const flags = ['--pg-boss-configs', '--bullmq-concurrencies', '--bullmq-pool-max'];
   return args.filter((a, i) => flags.includes(a) || flags.includes(args[i - 1]!));
 }
 

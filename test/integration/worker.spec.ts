@@ -231,7 +231,7 @@ describe('worker runtime', () => {
   });
 
   it('runs queues of other policies through pg-boss fetch, with their rules (singleton: one active at a time)', async () => {
-    const ids = [];
+    const ids: Array<string | null> = [];
     for (let i = 0; i < 3; i++) ids.push(await send(singletonQueue, { label: `single-${i}`, ms: 300 }, { priority: 3 - i }));
     let maxActive = 0;
     await waitFor(async () => {
@@ -375,7 +375,7 @@ describe('worker runtime', () => {
   it('does not let a poison job block the queue behind it', async () => {
     throwValue = (label) => (label === 'poison' ? new Error('poisoned') : undefined);
     const poison = await send(poisonQueue, { label: 'poison', ms: 0 }, { priority: 100 });
-    const good = [];
+    const good: Array<string | null> = [];
     for (let i = 0; i < 20; i++) good.push(await send(poisonQueue, { label: `good-${i}`, ms: 0 }));
     await waitFor(async () => {
       const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM pgboss.job WHERE id = ANY($1::uuid[]) AND state = 'completed'`, [good]);
@@ -417,7 +417,7 @@ describe('worker runtime', () => {
       `SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'bosun-worker%' AND pid <> pg_backend_pid()`,
     );
     expect(cut.length).toBeGreaterThan(0);
-    const ids = [];
+    const ids: Array<string | null> = [];
     for (let i = 0; i < 5; i++) ids.push(await send(basicQueue, { label: `after-cut-${i}`, ms: 0 }));
     await waitFor(async () => {
       const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM pgboss.job WHERE id = ANY($1::uuid[]) AND state = 'completed'`, [ids]);

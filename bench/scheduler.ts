@@ -2,6 +2,9 @@
  * Scheduler benchmarks (npm run bench:scheduler). Prints JSON lines {bench, system, metric, value, unit}.
  * - fire lag (due instant -> job inserted and committed) p50/p99 with 1 and 1,000 active schedules,
  *   side by side with pg-boss's built-in cron measured in the same run;
+ * - fire lag to handler start: a real worker (a second Nest context in this process, role 'worker', a @Processor
+ *   on the schedules' queue) records Date.now() as its handler starts; the due instant is the ledger's due_at, and
+ *   the handler's local clock is moved onto the database clock by a measured offset (same host: ~0 ms);
  * - failover time with real scheduler processes: kill -9 of the leader -> first fire by the new leader,
  *   and graceful SIGTERM -> first fire.
  * Env: BOSUN_BENCH_DATABASE_URL (admin URL; default the machine's Postgres), BENCH_FIRES (default 200).
@@ -24,6 +27,9 @@ import { defineQueue } from '../libs/bosun/src/queues/define-queue.js';
 import { BosunEvents } from '../libs/bosun/src/runtime/events.js';
 import { SchedulerService } from '../libs/bosun/src/scheduler/scheduler.service.js';
 import { SchedulesService } from '../libs/bosun/src/scheduler/schedules.service.js';
+import type { Job } from '../libs/bosun/src/worker/job.js';
+import { Processor } from '../libs/bosun/src/worker/processor.decorator.js';
+import { WorkerRuntime } from '../libs/bosun/src/worker/worker.service.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const ADMIN_URL = process.env.BOSUN_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -81,12 +87,87 @@ async function startScheduler(url: string) {
   await until(async () => leader.elector.isConfirmed(), 10_000, 'leadership');
   const lags: number[] = [];
   const insertLags: number[] = [];
+  const dues: number[] = [];
   app.get(BosunEvents).on('schedule.fired', (e) => {
+    dues.push(e.dueAt.getTime());
     // Committed: the event is emitted after COMMIT, on the same host clock as the database.
     lags.push(Date.now() - e.dueAt.getTime());
     insertLags.push(e.lagMs);
   });
-  return { app, schedules: app.get(SchedulesService), lags, insertLags };
+  return { app, schedules: app.get(SchedulesService), lags, insertLags, dues };
+}
+
+/** Handler starts on this host's clock, by job id (filled by the bench worker's processor). */
+const handlerStarts = new Map<string, number>();
+
+@Processor(benchQueue, { concurrency: 200 })
+class BenchProcessor {
+  process(job: Job) {
+    // First thing in the handler: the instant the worker runtime hands the job to user code.
+    handlerStarts.set(job.id, Date.now());
+  }
+}
+
+@Module({ imports: [BosunModule.forFeature([benchQueue])], providers: [BenchProcessor] })
+class BenchProcessorModule {}
+
+/** A real worker (the library, role worker) on the schedules' queue, in its own Nest context and pg pool. */
+async function startWorker(url: string) {
+  @Module({
+    imports: [
+      BosunModule.forRoot({ connectionString: url, role: 'worker', queues: [benchQueue], instanceId: 'bench-worker', logger: createLogger({ level: 'silent' }) }),
+      BenchProcessorModule,
+    ],
+  })
+  class BenchWorkerModule {}
+  const app = await NestFactory.createApplicationContext(BenchWorkerModule, { logger: false });
+  await app.get(WorkerRuntime).start();
+  return app;
+}
+
+/** Database clock minus this host's clock: the sample with the shortest round trip of 20, midpoint rule. */
+async function dbClockOffsetMs(url: string): Promise<{ offset: number; rtt: number }> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  let best = { offset: 0, rtt: Infinity };
+  for (let i = 0; i < 20; i++) {
+    const sent = Date.now();
+    const { rows: [r] } = await c.query(`SELECT (extract(epoch FROM clock_timestamp()) * 1000)::float8 AS db`);
+    const received = Date.now();
+    if (received - sent < best.rtt) best = { offset: r.db - (sent + received) / 2, rtt: received - sent };
+  }
+  await c.end();
+  return best;
+}
+
+/**
+ * Due -> handler start for every enqueued run with due_at in [from, to) (database time), once each has started.
+ * Also due -> claimed, from pg-boss's started_on: database clock on both sides, a cross-check needing no offset.
+ */
+async function handlerLags(url: string, from: number, to: number, offsetMs: number): Promise<{ toHandler: number[]; toClaim: number[] }> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  const { rows } = await c.query(
+    `SELECT r.job_id::text AS id, (extract(epoch FROM r.due_at) * 1000)::float8 AS due
+     FROM bosun.schedule_run r WHERE r.job_id IS NOT NULL AND r.due_at >= to_timestamp($1 / 1000.0) AND r.due_at < to_timestamp($2 / 1000.0)`,
+    [from, to],
+  );
+  await until(async () => rows.every((r) => handlerStarts.has(r.id)), 60_000, `${rows.length} handler starts`);
+  const { rows: claims } = await c.query(
+    `SELECT (extract(epoch FROM j.started_on - r.due_at) * 1000)::float8 AS lag
+     FROM bosun.schedule_run r JOIN pgboss.job j ON j.name = r.queue AND j.id = r.job_id
+     WHERE r.job_id = ANY($1::uuid[])`,
+    [rows.map((r) => r.id)],
+  );
+  await c.end();
+  return { toHandler: rows.map((r) => handlerStarts.get(r.id)! + offsetMs - r.due), toClaim: claims.map((r) => r.lag) };
+}
+
+function emitHandlerLags(label: string, lags: { toHandler: number[]; toClaim: number[] }, clock: { offset: number; rtt: number }): void {
+  const extra = { fires: lags.toHandler.length, clockOffsetMs: Math.round(clock.offset * 100) / 100, clockRttMs: clock.rtt };
+  emit('scheduler.fire-lag', 'bosun', `p50 due->handler start, ${label}`, percentile(lags.toHandler, 50), 'ms', extra);
+  emit('scheduler.fire-lag', 'bosun', `p99 due->handler start, ${label}`, percentile(lags.toHandler, 99), 'ms', extra);
+  emit('scheduler.fire-lag', 'bosun', `p99 due->claimed (pg-boss started_on, db clock), ${label}`, percentile(lags.toClaim, 99), 'ms', { fires: lags.toClaim.length });
 }
 
 /** pg-boss's own cron, defaults, `count` schedules on '* * * * *': lag = job created_on - the minute it was due. */
@@ -119,6 +200,8 @@ async function fireLagOne(): Promise<void> {
   await migrate(pgbDb.url);
   const minutes = Math.max(2, Math.ceil(FIRES / 200) + 1);
   const pgbResult = await pgBossCron(pgbDb.url, 200, minutes);
+  const worker = await startWorker(db.url);
+  const clock = await dbClockOffsetMs(db.url);
   const s = await startScheduler(db.url);
   // A runtime change reaches the leader by NOTIFY: time from create() returning to the leader's timer holding it.
   const runner = s.app.get(SchedulerService).runner;
@@ -131,7 +214,10 @@ async function fireLagOne(): Promise<void> {
   emit('scheduler.fire-lag', 'bosun', 'p50 due->committed, 1 schedule', percentile(lags, 50), 'ms', { fires: lags.length });
   emit('scheduler.fire-lag', 'bosun', 'p99 due->committed, 1 schedule', percentile(lags, 99), 'ms', { fires: lags.length });
   emit('scheduler.fire-lag', 'bosun', 'p99 due->row inserted, 1 schedule', percentile(s.insertLags.slice(0, FIRES), 99), 'ms', { fires: lags.length });
+  const dues1 = s.dues.slice(0, FIRES);
+  emitHandlerLags('1 schedule', await handlerLags(db.url, Math.min(...dues1), Math.max(...dues1) + 1, clock.offset), clock);
   await s.app.close();
+  await worker.close();
   const pgb = await pgbResult();
   emit('scheduler.fire-lag', 'pg-boss cron (defaults)', 'p50 due->inserted', percentile(pgb, 50), 'ms', { fires: pgb.length, schedules: 200 });
   emit('scheduler.fire-lag', 'pg-boss cron (defaults)', 'p99 due->inserted', percentile(pgb, 99), 'ms', { fires: pgb.length, schedules: 200 });
@@ -142,6 +228,8 @@ async function fireLagOne(): Promise<void> {
 async function fireLagThousand(): Promise<void> {
   const db = await createDatabase('lag1000');
   await migrate(db.url);
+  const worker = await startWorker(db.url);
+  const clock = await dbClockOffsetMs(db.url);
   const s = await startScheduler(db.url);
   // 1,000 active schedules spread over the minute (second i % 60 of every minute): ~17 fires a second.
   for (let i = 0; i < 1000; i++) await s.schedules.create({ name: `spread-${i}`, cron: `${i % 60} * * * * *`, queue: 'bench', misfire: 'skip' });
@@ -150,6 +238,8 @@ async function fireLagThousand(): Promise<void> {
   const spread = s.lags.slice(spreadFrom);
   emit('scheduler.fire-lag', 'bosun', 'p50 due->committed, 1000 schedules spread', percentile(spread, 50), 'ms', { fires: spread.length });
   emit('scheduler.fire-lag', 'bosun', 'p99 due->committed, 1000 schedules spread', percentile(spread, 99), 'ms', { fires: spread.length });
+  const spreadDues = s.dues.slice(spreadFrom, spreadFrom + spread.length);
+  emitHandlerLags('1000 schedules spread', await handlerLags(db.url, Math.min(...spreadDues), Math.max(...spreadDues) + 1, clock.offset), clock);
   // The worst case: all 1,000 due at the same instant (every 10 s), fired in one transaction per pass.
   for (const sched of await s.schedules.list()) await s.schedules.pause(sched.name);
   for (let i = 0; i < 1000; i++) await s.schedules.update(`spread-${i}`, { every: '10s' });
@@ -160,7 +250,10 @@ async function fireLagThousand(): Promise<void> {
   const burst = s.lags.slice(burstFrom, burstFrom + 2000);
   emit('scheduler.fire-lag', 'bosun', 'p50 due->committed, 1000 schedules due at once', percentile(burst, 50), 'ms', { fires: burst.length });
   emit('scheduler.fire-lag', 'bosun', 'p99 due->committed, 1000 schedules due at once', percentile(burst, 99), 'ms', { fires: burst.length });
+  const burstDues = s.dues.slice(burstFrom, burstFrom + 2000);
+  emitHandlerLags('1000 schedules due at once', await handlerLags(db.url, Math.min(...burstDues), Math.max(...burstDues) + 1, clock.offset), clock);
   await s.app.close();
+  await worker.close();
   await db.drop();
 }
 

@@ -4,25 +4,13 @@ import { BosunDatabase } from '../db/database.js';
 import { withTransaction } from '../db/pool.js';
 import { PayloadValidationError, validatePayload } from '../queues/payload.js';
 import { QueueRegistry } from '../queues/queue-registry.js';
-import type { MisfirePolicy, OverlapPolicy } from './policies.js';
-import { declarationHash, normalizeSchedule, type NormalizedSchedule, type ScheduleDeclaration, type ScheduleJobOptions } from './schedule-definition.js';
+import { declarationHash, normalizeSchedule, type NormalizedSchedule, type ScheduleDeclaration } from './schedule-definition.js';
 import * as runSql from './schedule-run.sql.js';
 import * as sql from './schedule.sql.js';
 import { compileTiming, preview, ScheduleValidationError, timingToSpec, type PreviewEntry, type Timing, type TimingSpec } from './timetable.js';
 
 /** A schedule as stored, with its next and last run. */
-export interface ScheduleInfo {
-  name: string;
-  timing: Timing;
-  queue: string;
-  data: object | null;
-  priority: number | null;
-  jobOptions: ScheduleJobOptions;
-  misfire: MisfirePolicy;
-  catchUpSeconds: number;
-  misfireGraceSeconds: number;
-  overlap: OverlapPolicy;
-  description: string | null;
+export interface ScheduleInfo extends Omit<NormalizedSchedule, 'enabled'> {
   source: 'code' | 'runtime';
   /** false: a code schedule no longer declared. */
   active: boolean;

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { BosunConfig } from '../../libs/bosun/src/config/config.js';
 import { BosunHealthModule } from '../../libs/bosun/src/health/health.module.js';
 import { BosunModule } from '../../libs/bosun/src/module/bosun.module.js';
-import { operationsOptions } from '../../libs/bosun/src/module/options.js';
+import { optionsFromConfig } from '../../libs/bosun/src/module/options.js';
 import { ExamplesModule } from '../../libs/examples/src/examples.module.js';
 
 /** The worker app: a thin root over the library with role 'worker'. */
@@ -13,17 +13,7 @@ export class WorkerAppModule {
     return {
       module: WorkerAppModule,
       imports: [
-        BosunModule.forRoot({
-          connectionString: config.databaseUrl!,
-          role: 'worker',
-          instanceId: config.instanceId,
-          poolMax: config.dbPoolMax,
-          drainTimeoutSeconds: config.drainTimeoutSeconds,
-          leaseSeconds: config.leaseSeconds,
-          queueFilter: config.queues,
-          logger,
-          ...operationsOptions(config),
-        }),
+        BosunModule.forRoot(optionsFromConfig(config, 'worker', logger)),
         BosunHealthModule,
         ExamplesModule,
       ],

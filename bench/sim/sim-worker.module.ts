@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { BosunConfig } from '../../libs/bosun/src/config/config.js';
 import { BosunHealthModule } from '../../libs/bosun/src/health/health.module.js';
 import { BosunModule } from '../../libs/bosun/src/module/bosun.module.js';
+import { optionsFromConfig } from '../../libs/bosun/src/module/options.js';
 import { BOSUN_OPTIONS, type BosunModuleOptions } from '../../libs/bosun/src/module/options.js';
 import type { Job } from '../../libs/bosun/src/worker/job.js';
 import { Processor } from '../../libs/bosun/src/worker/processor.decorator.js';
@@ -41,15 +42,7 @@ export class SimWorkerAppModule {
     return {
       module: SimWorkerAppModule,
       imports: [
-        BosunModule.forRoot({
-          connectionString: config.databaseUrl!,
-          role: 'worker',
-          instanceId: config.instanceId,
-          poolMax: config.dbPoolMax,
-          drainTimeoutSeconds: config.drainTimeoutSeconds,
-          queueFilter: config.queues,
-          logger,
-        }),
+        BosunModule.forRoot(optionsFromConfig(config, 'worker', logger)),
         BosunHealthModule,
         SimModule,
       ],

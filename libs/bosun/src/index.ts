@@ -57,7 +57,7 @@ export { LeadershipState, type LeadershipStatus } from './health/leadership.js';
 export { ServedQueues } from './health/served-queues.js';
 export { currentJobContext, runWithJobContext, type JobContext } from './logging/job-context.js';
 export { logger, setRootLogger } from './logging/logger.js';
-export { operationsOptions } from './module/options.js';
+export { operationsOptions, optionsFromConfig } from './module/options.js';
 export { QUEUE_METRICS_MODES, type QueueMetricsMode } from './config/config.js';
 
 

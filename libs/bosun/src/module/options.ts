@@ -46,6 +46,21 @@ export function operationsOptions(config: BosunConfig): Pick<BosunModuleOptions,
   };
 }
 
+/** Module options for an app process, from its validated environment: what both apps and any thin root pass to forRoot. */
+export function optionsFromConfig(config: BosunConfig, role: BosunRole, logger?: Logger): BosunModuleOptions {
+  return {
+    connectionString: config.databaseUrl!,
+    role,
+    instanceId: config.instanceId,
+    poolMax: config.dbPoolMax,
+    drainTimeoutSeconds: config.drainTimeoutSeconds,
+    leaseSeconds: config.leaseSeconds,
+    queueFilter: role === 'worker' ? config.queues : undefined,
+    logger,
+    ...operationsOptions(config),
+  };
+}
+
 export const BOSUN_OPTIONS = Symbol('BOSUN_OPTIONS');
 export const BOSUN_LOGGER = Symbol('BOSUN_LOGGER');
 

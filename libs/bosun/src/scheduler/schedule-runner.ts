@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { JobInsert, PgBoss } from 'pg-boss';
 import type pg from 'pg';
 import type { Logger } from 'pino';
+import { withTransaction } from '../db/pool.js';
 import { toBossDb } from '../queues/transaction.js';
 import type { BosunEvents } from '../runtime/events.js';
 import { decideOverlap, planMisfire, type PreviousRun } from './policies.js';
@@ -298,12 +299,10 @@ export class ScheduleRunner {
    * or null when the term is no longer current (nothing written: a newer leader owns the schedules).
    */
   private async commit(term: number, runs: RunRow[], advance: Array<{ name: string; through: Date; fired: boolean }>): Promise<Array<RunRow & { lagMs: number | null }> | null> {
-    const client = await this.deps.pool.connect();
-    try {
-      await client.query('BEGIN');
+    // A stale term commits nothing but its own read: the same as a rollback.
+    return withTransaction(this.deps.pool, async (client) => {
       const { rows: current } = await client.query(runSql.CHECK_TERM, [term, String(Math.round(this.deps.leaseMs))]);
       if (current.length === 0 || this.term !== term) {
-        await client.query('ROLLBACK');
         this.deps.logger.warn({ term }, 'term is no longer current: fired nothing');
         return null;
       }
@@ -323,14 +322,8 @@ export class ScheduleRunner {
         await this.insertJobs(client, written.filter((r) => r.outcome === 'enqueued'));
       }
       await client.query(sql.ADVANCE, [advance.map((a) => a.name), advance.map((a) => a.through), advance.map((a) => a.fired)]);
-      await client.query('COMMIT');
       return written;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   private async insertJobs(client: pg.PoolClient, runs: RunRow[]): Promise<void> {

@@ -65,11 +65,24 @@ async function countCompleted(pool: pg.Pool, queue: string): Promise<number> {
   return rows[0].n;
 }
 
+/**
+ * Waits until n handlers have run (an in-process count: polling the table meanwhile would load the database under
+ * test), then until the database records n completed. Every system's drain is timed this way.
+ */
 async function waitCompleted(pool: pg.Pool, queue: string, n: number, timeoutMs = 600_000): Promise<void> {
+  await waitHandled(n, timeoutMs);
   const deadline = Date.now() + timeoutMs;
   while ((await countCompleted(pool, queue)) < n) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${n} completions on ${queue}`);
-    await sleep(20);
+    await sleep(5);
+  }
+}
+
+async function waitHandled(n: number, timeoutMs = 600_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (handled < n) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${n} handler calls (${handled} so far)`);
+    await sleep(2);
   }
 }
 
@@ -94,8 +107,14 @@ const mixedQueue = defineQueue('bench-mixed', { retryLimit: 0 });
 const NOOP_CONCURRENCY = Number(arg("noop-concurrency", "200"));
 /** Every system's drain clock starts when its first job starts and stops when the last one is recorded completed. */
 let firstStart: number | undefined;
-const markStart = () => {
+/** Handler calls (jobs handed to a handler) in this child process. */
+let handled = 0;
+const markStart = (jobs = 1) => {
   firstStart ??= performance.now();
+  handled += jobs;
+};
+const countHandled = (jobs = 1) => {
+  handled += jobs;
 };
 @Processor(noopQueue, { concurrency: NOOP_CONCURRENCY })
 class NoopProcessor {
@@ -113,6 +132,7 @@ class LatencyProcessor {
 @Processor(mixedQueue, { concurrency: MIXED_CONCURRENCY })
 class MixedProcessor {
   process(job: Job<{ ms: number }>) {
+    countHandled();
     return sleep(job.data.ms);
   }
 }
@@ -156,6 +176,7 @@ function bullConnection(url: string): PostgresPoolConfig {
 
 /** BullMQ keeps completed jobs by default (removeOnComplete unset), as pg-boss does: count them in its table. */
 async function waitBullCompleted(pool: pg.Pool, queue: string, n: number, timeoutMs = 600_000): Promise<void> {
+  await waitHandled(n, timeoutMs);
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const { rows } = await pool.query(`SELECT count(*)::int AS n FROM bullmq.job WHERE queue = $1 AND state = 'completed'`, [queue]);
@@ -209,8 +230,9 @@ const scenarios: Record<string, () => Promise<void>> = {
         const pool = new pg.Pool({ connectionString: url, max: 2 });
         await insertJobs(boss, 'noop', Array.from({ length: DRAIN_JOBS }, () => ({ data: {} })));
         firstStart = undefined;
-        await boss.work('noop', { ...c, burstWhenBatchFull: true, pollingIntervalSeconds: 0.5 }, async () => {
-          markStart();
+        handled = 0;
+        await boss.work('noop', { ...c, burstWhenBatchFull: true, pollingIntervalSeconds: 0.5 }, async (batch) => {
+          markStart(batch.length);
         });
         await waitCompleted(pool, 'noop', DRAIN_JOBS);
         const seconds = (performance.now() - firstStart!) / 1000;
@@ -261,16 +283,18 @@ const scenarios: Record<string, () => Promise<void>> = {
         }
         const pool = new pg.Pool({ connectionString: url, max: 2 });
         firstStart = undefined;
+        handled = 0;
         const runner = await runGraphile({
           pgPool: gwPool, concurrency: c.concurrency, noHandleSignals: true, pollInterval: 500, logger,
           taskList: { noop: async () => markStart() },
           preset: { worker: { localQueue: { size: c.size }, completeJobBatchDelay: 0 } },
         });
         // graphile-worker deletes a job when it completes: done when none is left.
+        await waitHandled(DRAIN_JOBS);
         for (;;) {
           const { rows } = await pool.query(`SELECT count(*)::int AS n FROM graphile_worker.jobs`);
           if (rows[0].n === 0) break;
-          await sleep(20);
+          await sleep(5);
         }
         const seconds = (performance.now() - firstStart!) / 1000;
         line('drain-20k', `graphile-worker concurrency ${c.concurrency} localQueue ${c.size}`, 'throughput', DRAIN_JOBS / seconds, 'jobs/s', { jobs: DRAIN_JOBS, seconds: Math.round(seconds * 1000) / 1000 });
@@ -296,6 +320,7 @@ const scenarios: Record<string, () => Promise<void>> = {
         }
         const pool = new pg.Pool({ connectionString: url, max: 2 });
         firstStart = undefined;
+        handled = 0;
         const worker = new BullWorker('noop', async () => markStart(), { connection, concurrency }, createPostgresBackend);
         worker.on('error', () => undefined);
         await waitBullCompleted(pool, 'noop', DRAIN_JOBS);
@@ -413,6 +438,7 @@ const scenarios: Record<string, () => Promise<void>> = {
       const started = performance.now();
       // The batch handler runs its jobs concurrently; a batch ends with its slowest job.
       await boss.work<{ ms: number }>('mixed', { batchSize: MIXED_CONCURRENCY, burstWhenBatchFull: true, pollingIntervalSeconds: 0.5 }, async (jobs) => {
+        countHandled(jobs.length);
         await Promise.all(jobs.map((j) => sleep(j.data.ms)));
       });
       await waitCompleted(pool, 'mixed', MIXED_JOBS);

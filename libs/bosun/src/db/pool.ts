@@ -7,6 +7,8 @@ export interface PoolOptions {
   connectionString: string;
   max?: number;
   applicationName?: string;
+  /** Session settings sent at connect (libpq `options`, e.g. '-c enable_bitmapscan=off'). */
+  options?: string;
   /** Called for errors on idle clients (a Postgres restart); without a listener pg would crash the process. */
   onError?: (error: Error) => void;
 }
@@ -17,6 +19,7 @@ export function createPool(options: PoolOptions): pg.Pool {
     connectionString: options.connectionString,
     max: options.max ?? 10,
     application_name: options.applicationName ?? 'bosun',
+    options: options.options,
     connectionTimeoutMillis: 10_000,
     idleTimeoutMillis: 30_000,
     keepAlive: true,

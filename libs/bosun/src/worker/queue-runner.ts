@@ -15,6 +15,8 @@ export interface QueueRunnerDeps {
   boss: PgBoss;
   /** bosun's own pool: failures are settled in a transaction with their error history. */
   pool: Pool;
+  /** Connections for settleAndClaim(), with its planner settings (fetch.sql.ts CYCLE_SESSION_OPTIONS). */
+  cyclePool: Pool;
   errors: JobErrors;
   events: BosunEvents;
   logger: Logger;
@@ -104,42 +106,44 @@ class RunningJob implements Job<object> {
 }
 
 const COMPLETE_BATCH = 1000;
-/** Fetches one queue may have in flight at once. */
-const MAX_FETCHES = 2;
-/** Completion statements one queue may have in flight at once. */
-const MAX_FLUSHES = 2;
+/** Cycles one queue may have in flight: the database works on one batch while the other's rows travel. */
+export const MAX_CYCLES = 2;
 /** How often timeouts are checked (and, every fifth tick, heartbeats: each job is touched every heartbeatSeconds / 2). */
 const TICK_MS = 200;
+
+/** One round trip to the database: completes the finished attempts and claims up to `claim` jobs. */
+type Cycle = (done: JobAttempt[], claim: number) => Promise<ClaimedJob[]>;
 
 /**
  * Runs one queue's processor in this process: claims jobs in batches sized to the free slots, keeps the slots busy,
  * settles completions in batches, fails, dead-letters, times out, heartbeats and drains.
+ * One cycle statement per queue is in flight at a time: the next one leaves as soon as the last returns, before its
+ * jobs run, so the database works on one batch while this process runs the previous one, and two statements of one
+ * queue never contend for the same pages.
  */
 export class QueueRunner {
   readonly name: string;
   private readonly running = new Map<string, Running>();
   /** Handlers still executing, including ones whose job was already decided (a timed-out handler that ignores its signal keeps its slot). */
   private slotsHeld = 0;
-  /** Fetches in flight, and the slots they may fill. */
-  private fetches = 0;
+  /** Cycles in flight, and the slots their claims may fill. */
+  private readonly cycles = new Set<Promise<void>>();
+  private cycling = 0;
   private reserved = 0;
-  private readonly fetchesInFlight = new Set<Promise<void>>();
-  /** The last fetch came back short: wait for a NOTIFY, the poll timer or a retry coming due before fetching again. */
+  /** The last claim came back short: wait for a NOTIFY, the poll timer or a retry coming due before claiming again. */
   private idle = false;
-  private wokenDuringFetch = false;
+  private wokenDuringCycle = false;
+  private kickQueued = false;
   private stopping = false;
   private started = false;
   private pollTimer?: NodeJS.Timeout;
   private heartbeatTimer?: NodeJS.Timeout;
+  /** Attempts that finished without output, waiting for the next cycle to record them. */
   private completions: JobAttempt[] = [];
-  private readonly flushes = new Set<Promise<void>>();
-  private flushScheduled = false;
   private readonly pending = new Set<Promise<unknown>>();
   private readonly idleWaiters: Array<() => void> = [];
-  /** How this queue's jobs are claimed: bosun's lean statement for standard queues, pg-boss's fetch otherwise. */
-  private claimer?: Promise<(n: number) => Promise<ClaimedJob[]>>;
-  /** Completes a batch of attempts: bosun's lean statement once the queue's table is known, else pg-boss's complete(). */
-  private completer?: (batch: JobAttempt[]) => Promise<unknown>;
+  /** How this queue settles and claims: bosun's one statement for standard queues, pg-boss's fetch otherwise. */
+  private cycle?: Promise<Cycle>;
   /** Singleton-like policies hold waiting jobs back while one is active: a settle may make the next one fetchable. */
   private wakeAfterSettle = false;
 
@@ -180,61 +184,79 @@ export class QueueRunner {
   /** A NOTIFY, the poll timer or a retry: jobs may be waiting. */
   wake(): void {
     this.idle = false;
-    if (this.fetches > 0) this.wokenDuringFetch = true;
+    if (this.cycling > 0) this.wokenDuringCycle = true;
     this.pump();
   }
 
-  /** Claims jobs for the free slots: up to MAX_FETCHES fetches in flight, so claiming overlaps with settling and running. */
+  /** Pumps once the current synchronous burst of completions is in: they leave together. */
+  private kick(): void {
+    if (this.kickQueued) return;
+    this.kickQueued = true;
+    queueMicrotask(() => {
+      this.kickQueued = false;
+      this.pump();
+    });
+  }
+
+  /** Starts cycles while fewer than MAX_CYCLES are in flight and there is something to claim or to settle. */
   private pump(): void {
-    if (!this.started || this.stopping) return;
-    while (this.fetches < MAX_FETCHES && !this.idle) {
+    if (!this.started) return;
+    while (this.cycling < MAX_CYCLES) {
       const free = this.options.concurrency - this.slotsHeld - this.reserved;
-      if (free <= 0) return;
-      // A second fetch only for a sizeable gap: small top-ups wait for the fetch in flight.
-      if (this.fetches > 0 && free < Math.ceil(this.options.batchSize / 2)) return;
-      const wanted = Math.min(free, this.options.batchSize);
-      this.reserved += wanted;
-      this.fetches++;
-      if (this.fetches === 1) this.wokenDuringFetch = false;
-      const fetch = this.fetchAndRun(wanted);
-      this.fetchesInFlight.add(fetch);
-      void fetch.finally(() => this.fetchesInFlight.delete(fetch));
+      let claim = this.stopping || this.idle ? 0 : Math.min(free, this.options.batchSize);
+      // A second cycle only for a sizeable gap: small top-ups wait for the one in flight.
+      if (this.cycling > 0 && claim < Math.ceil(this.options.batchSize / 2)) claim = 0;
+      if (claim <= 0 && this.completions.length === 0) return;
+      if (this.cycling === 0) this.wokenDuringCycle = false;
+      this.cycling++;
+      this.reserved += claim;
+      const cycle = this.runCycle(this.completions.splice(0, COMPLETE_BATCH), claim);
+      this.cycles.add(cycle);
+      void cycle.finally(() => this.cycles.delete(cycle));
     }
   }
 
-  private async fetchAndRun(wanted: number): Promise<void> {
-    let jobs: ClaimedJob[] = [];
+  private async runCycle(done: JobAttempt[], claim: number): Promise<void> {
+    let jobs: ClaimedJob[];
     try {
-      this.claimer ??= this.chooseClaimer();
-      jobs = await (await this.claimer)(wanted);
+      this.cycle ??= this.chooseCycle();
+      jobs = await (await this.cycle)(done, claim);
     } catch (error) {
-      if (!this.stopping) this.deps.logger.warn({ queue: this.name, err: (error as Error).message }, 'fetch failed; retrying at the next poll');
-      this.fetches--;
-      this.reserved -= wanted;
+      this.cycling--;
+      this.reserved -= claim;
+      if (!this.stopping) this.deps.logger.warn({ queue: this.name, err: (error as Error).message }, 'cycle failed; claiming again at the next poll');
+      // Left active, the jobs expire and run again: at-least-once, never lost.
+      if (done.length > 0) this.deps.logger.error({ queue: this.name, jobs: done.length }, 'could not record completions; the jobs will run again when they expire');
       this.idle = true;
-      this.claimer = undefined;
+      this.cycle = undefined;
       return;
     }
-    this.fetches--;
-    this.reserved -= wanted;
-    for (const row of jobs) this.run(row);
-    if (jobs.length < wanted && !this.wokenDuringFetch) this.idle = true;
+    this.cycling--;
+    this.reserved -= claim;
+    if (jobs.length < claim && !this.wokenDuringCycle) this.idle = true;
+    // The claimed jobs hold their slots now, and the next cycle leaves before they run.
+    this.slotsHeld += jobs.length;
     this.pump();
+    for (const row of jobs) this.run(row);
   }
 
-  private async chooseClaimer(): Promise<(n: number) => Promise<ClaimedJob[]>> {
+  private async chooseCycle(): Promise<Cycle> {
     const db = this.deps.boss.getDb();
     const { rows } = await db.executeSql(fetchSql.QUEUE_TABLE, [this.name]);
-    if (typeof rows[0]?.table === 'string') {
-      const text = fetchSql.completeAttempts(rows[0].table);
-      this.completer = (batch) => db.executeSql(text, [this.name, batch.map((a) => a.id), batch.map((a) => `${a.id}:${a.retryCount}`)]);
+    const table = typeof rows[0]?.table === 'string' ? (rows[0].table as string) : undefined;
+    const pairs = (batch: JobAttempt[]) => batch.map((a) => `${a.id}:${a.retryCount}`);
+    if (rows[0]?.policy === 'standard' && table) {
+      const text = fetchSql.settleAndClaim(table);
+      return async (done, n) => (await this.deps.cyclePool.query(text, [this.name, n, done.map((a) => a.id), pairs(done)])).rows as ClaimedJob[];
     }
-    if (rows[0]?.policy === 'standard' && typeof rows[0].table === 'string') {
-      const text = fetchSql.claimStandard(rows[0].table);
-      return async (n) => (await db.executeSql(text, [this.name, n])).rows as ClaimedJob[];
-    }
+    // Singleton-like policies hold waiting jobs back while one is active: a settle may make the next one fetchable.
     this.wakeAfterSettle = true;
-    return async (n) => {
+    const completeText = table ? fetchSql.completeAttempts(table) : undefined;
+    const complete = (batch: JobAttempt[]) => (completeText ? db.executeSql(completeText, [this.name, batch.map((a) => a.id), pairs(batch)]) : this.deps.boss.complete(this.name, batch));
+    return async (done, n) => {
+      // Completed first: a singleton queue's next job is fetchable only once the active one is settled.
+      if (done.length > 0) await complete(done);
+      if (n <= 0) return [];
       const jobs = await this.deps.boss.fetch<object>(this.name, { batchSize: n, includeMetadata: true });
       return jobs.map((j) => ({
         id: j.id, data: j.data, retryCount: j.retryCount, retryLimit: j.retryLimit, priority: j.priority,
@@ -244,8 +266,8 @@ export class QueueRunner {
     };
   }
 
+  /** Runs a claimed job in the slot runCycle took for it. */
   private run(row: ClaimedJob): void {
-    this.slotsHeld++;
     const attempt = row.retryCount + 1;
     let data: object;
     const payload = this.definition.options.payload;
@@ -300,7 +322,6 @@ export class QueueRunner {
       if (this.deps.events.listenerCount('job.finished') > 0) {
         this.deps.events.emit('job.finished', { queue: this.name, jobId: entry.row.id, attempt: entry.attempt, outcome: 'completed', durationMs: Date.now() - entry.startedMs });
       }
-      this.scheduleFlush();
     }
     this.release();
   }
@@ -332,39 +353,12 @@ export class QueueRunner {
   private release(): void {
     this.slotsHeld--;
     if (this.slotsHeld === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
-    this.pump();
+    this.kick();
   }
 
   private track(promise: Promise<unknown>): void {
     this.pending.add(promise);
     void promise.finally(() => this.pending.delete(promise));
-  }
-
-  /** Settles completed attempts in batches, up to MAX_FLUSHES statements at once; completions arriving meanwhile go in the next. */
-  private scheduleFlush(): void {
-    if (this.flushScheduled || this.flushes.size >= MAX_FLUSHES) return;
-    this.flushScheduled = true;
-    setImmediate(() => {
-      this.flushScheduled = false;
-      while (this.completions.length > 0 && this.flushes.size < MAX_FLUSHES) {
-        const flush = this.flush(this.completions.splice(0, COMPLETE_BATCH));
-        this.flushes.add(flush);
-        void flush.finally(() => {
-          this.flushes.delete(flush);
-          if (this.completions.length > 0) this.scheduleFlush();
-        });
-      }
-    });
-  }
-
-  private async flush(batch: JobAttempt[]): Promise<void> {
-    try {
-      await (this.completer ? this.completer(batch) : this.deps.boss.complete(this.name, batch));
-      if (this.wakeAfterSettle) this.wake();
-    } catch (error) {
-      // Left active, the jobs expire and run again: at-least-once, never lost.
-      this.deps.logger.error({ queue: this.name, jobs: batch.length, err: (error as Error).message }, 'could not record completions; the jobs will run again when they expire');
-    }
   }
 
   private async completeWithOutput(attempt: JobAttempt, output: unknown): Promise<void> {
@@ -442,8 +436,8 @@ export class QueueRunner {
   async drain(deadline: number): Promise<{ finished: number; released: number }> {
     this.stopping = true;
     clearInterval(this.pollTimer);
-    // A fetch in flight still hands its jobs to handlers: they belong to this drain.
-    await Promise.allSettled([...this.fetchesInFlight]);
+    // A cycle in flight still hands its jobs to handlers: they belong to this drain.
+    await Promise.allSettled([...this.cycles]);
     const heldAtStart = this.slotsHeld;
     if (this.slotsHeld > 0) {
       await new Promise<void>((resolve) => {
@@ -498,9 +492,9 @@ export class QueueRunner {
   /** Waits for every completion, failure and release to be written. */
   private async settleAll(): Promise<void> {
     for (;;) {
-      if (this.completions.length > 0) this.scheduleFlush();
-      const waits = [...this.pending, ...this.flushes];
-      if (waits.length === 0 && this.completions.length === 0 && !this.flushScheduled) return;
+      this.pump();
+      const waits = [...this.pending, ...this.cycles];
+      if (waits.length === 0 && this.completions.length === 0) return;
       if (waits.length === 0) await new Promise((resolve) => setImmediate(resolve));
       else await Promise.allSettled(waits);
     }

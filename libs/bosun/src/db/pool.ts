@@ -48,3 +48,70 @@ export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClie
     client.release();
   }
 }
+
+/**
+ * One connection in pipeline mode, (re)connected on demand: statements sent back to back wait in Postgres's input
+ * rather than in this process, so the next starts the moment the last commits, and they never run side by side.
+ */
+export class PipelinedConnection implements Queryable {
+  private client?: pg.Client;
+  private connecting?: Promise<pg.Client>;
+  private ended = false;
+
+  constructor(
+    private readonly options: Omit<PoolOptions, 'max'>,
+  ) {}
+
+  async query<R extends pg.QueryResultRow = any>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
+    const client = this.client ?? (await this.connect());
+    return client.query<R>(text, values);
+  }
+
+  private connect(): Promise<pg.Client> {
+    if (this.ended) return Promise.reject(new Error('connection closed'));
+    this.connecting ??= (async () => {
+      const client = new pg.Client({
+        connectionString: this.options.connectionString,
+        application_name: this.options.applicationName ?? 'bosun',
+        options: this.options.options,
+        connectionTimeoutMillis: 10_000,
+        keepAlive: true,
+        pipeline: true,
+      } as pg.ClientConfig);
+      // A lost connection fails the statements on it; the next query opens a new one.
+      client.on('error', (error) => {
+        this.options.onError?.(error);
+        this.discard(client);
+      });
+      client.on('end', () => this.discard(client));
+      try {
+        await client.connect();
+      } catch (error) {
+        this.discard(client);
+        throw error;
+      } finally {
+        this.connecting = undefined;
+      }
+      if (this.ended) {
+        await client.end().catch(() => undefined);
+        throw new Error('connection closed');
+      }
+      this.client = client;
+      return client;
+    })();
+    return this.connecting;
+  }
+
+  private discard(client: pg.Client): void {
+    if (this.client === client) this.client = undefined;
+    void client.end().catch(() => undefined);
+  }
+
+  /** Safe to call twice. */
+  async end(): Promise<void> {
+    this.ended = true;
+    const client = this.client;
+    this.client = undefined;
+    await client?.end().catch(() => undefined);
+  }
+}

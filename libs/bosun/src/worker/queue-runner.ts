@@ -1,7 +1,7 @@
 import type { JobAttempt, PgBoss } from 'pg-boss';
 import type { Logger } from 'pino';
 import { runWithJobContext } from '../logging/job-context.js';
-import { withTransaction, type Pool, type PoolClient } from '../db/pool.js';
+import { withTransaction, type Pool, type PoolClient, type Queryable } from '../db/pool.js';
 import type { QueueDefinition } from '../queues/define-queue.js';
 import { PayloadValidationError, validatePayload } from '../queues/payload.js';
 import type { BosunEvents } from '../runtime/events.js';
@@ -15,8 +15,10 @@ export interface QueueRunnerDeps {
   boss: PgBoss;
   /** bosun's own pool: failures are settled in a transaction with their error history. */
   pool: Pool;
-  /** Connections for settleAndClaim(), with its planner settings (fetch.sql.ts CYCLE_SESSION_OPTIONS). */
-  cyclePool: Pool;
+  /** This queue's pipelined connection for claims, with the claim's planner settings (fetch.sql.ts CLAIM_SESSION_OPTIONS). */
+  claimDb: Queryable;
+  /** The process's pipelined connection for completions. */
+  settleDb: Queryable;
   errors: JobErrors;
   events: BosunEvents;
   logger: Logger;
@@ -39,6 +41,16 @@ export interface ClaimedJob {
   deadLetter: string | null;
   sourceName: string | null;
   sourceId: string | null;
+}
+
+/** A claimed job as claimStandard() returns it: one JSON array per job, parsed by JSON.parse in one go. */
+type ClaimedRow = [string, unknown, number, number, number, number, number | null, number, string | null, string | null, string | null, string | null];
+
+function toClaimedJob(r: ClaimedRow): ClaimedJob {
+  return {
+    id: r[0], data: r[1], retryCount: r[2], retryLimit: r[3], priority: r[4], expireInSeconds: r[5], heartbeatSeconds: r[6],
+    createdMs: r[7], singletonKey: r[8], deadLetter: r[9], sourceName: r[10], sourceId: r[11],
+  };
 }
 
 /** One attempt this process holds. */
@@ -106,44 +118,49 @@ class RunningJob implements Job<object> {
 }
 
 const COMPLETE_BATCH = 1000;
-/** Cycles one queue may have in flight: the database works on one batch while the other's rows travel. */
-export const MAX_CYCLES = 2;
+/** Claims one queue may have in flight: the database works on the next batch while this process runs the last. */
+export const MAX_CLAIMS = 2;
+/** Completion statements one queue may have in flight. */
+export const MAX_SETTLES = 2;
 /** How often timeouts are checked (and, every fifth tick, heartbeats: each job is touched every heartbeatSeconds / 2). */
 const TICK_MS = 200;
 
-/** One round trip to the database: completes the finished attempts and claims up to `claim` jobs. */
-type Cycle = (done: JobAttempt[], claim: number) => Promise<ClaimedJob[]>;
+type Claimer = (n: number) => Promise<ClaimedJob[]>;
 
 /**
  * Runs one queue's processor in this process: claims jobs in batches sized to the free slots, keeps the slots busy,
  * settles completions in batches, fails, dead-letters, times out, heartbeats and drains.
- * One cycle statement per queue is in flight at a time: the next one leaves as soon as the last returns, before its
- * jobs run, so the database works on one batch while this process runs the previous one, and two statements of one
- * queue never contend for the same pages.
+ * Claims and completions travel on two pipelined connections (deps.claimDb, deps.settleDb): the next claim leaves as
+ * soon as the last returns, before its jobs run, and waits in Postgres's input rather than here, so the database
+ * always has the next batch while this process runs the last; statements of one lane never run side by side, where
+ * they would contend for the same rows and pages.
  */
 export class QueueRunner {
   readonly name: string;
   private readonly running = new Map<string, Running>();
   /** Handlers still executing, including ones whose job was already decided (a timed-out handler that ignores its signal keeps its slot). */
   private slotsHeld = 0;
-  /** Cycles in flight, and the slots their claims may fill. */
-  private readonly cycles = new Set<Promise<void>>();
-  private cycling = 0;
+  /** Claims in flight, and the slots they may fill. */
+  private readonly claims = new Set<Promise<void>>();
+  private claiming = 0;
   private reserved = 0;
   /** The last claim came back short: wait for a NOTIFY, the poll timer or a retry coming due before claiming again. */
   private idle = false;
-  private wokenDuringCycle = false;
+  private wokenDuringClaim = false;
   private kickQueued = false;
   private stopping = false;
   private started = false;
   private pollTimer?: NodeJS.Timeout;
   private heartbeatTimer?: NodeJS.Timeout;
-  /** Attempts that finished without output, waiting for the next cycle to record them. */
+  /** Attempts that finished without output, waiting to be recorded in one statement. */
   private completions: JobAttempt[] = [];
+  private settling = 0;
   private readonly pending = new Set<Promise<unknown>>();
   private readonly idleWaiters: Array<() => void> = [];
-  /** How this queue settles and claims: bosun's one statement for standard queues, pg-boss's fetch otherwise. */
-  private cycle?: Promise<Cycle>;
+  /** How this queue's jobs are claimed: bosun's lean statement for standard queues, pg-boss's fetch otherwise. */
+  private claimer?: Promise<Claimer>;
+  /** Completes a batch of attempts: bosun's statement once the queue's table is known, else pg-boss's complete(). */
+  private completer?: (batch: JobAttempt[]) => Promise<unknown>;
   /** Singleton-like policies hold waiting jobs back while one is active: a settle may make the next one fetchable. */
   private wakeAfterSettle = false;
 
@@ -184,7 +201,7 @@ export class QueueRunner {
   /** A NOTIFY, the poll timer or a retry: jobs may be waiting. */
   wake(): void {
     this.idle = false;
-    if (this.cycling > 0) this.wokenDuringCycle = true;
+    if (this.claiming > 0) this.wokenDuringClaim = true;
     this.pump();
   }
 
@@ -198,65 +215,81 @@ export class QueueRunner {
     });
   }
 
-  /** Starts cycles while fewer than MAX_CYCLES are in flight and there is something to claim or to settle. */
+  /** Sends completions (up to MAX_SETTLES statements) and claims for the free slots (up to MAX_CLAIMS). */
   private pump(): void {
     if (!this.started) return;
-    while (this.cycling < MAX_CYCLES) {
+    while (this.completions.length > 0 && this.settling < MAX_SETTLES) {
+      this.settling++;
+      this.track(this.settle(this.completions.splice(0, COMPLETE_BATCH)));
+    }
+    while (this.claiming < MAX_CLAIMS && !this.idle && !this.stopping) {
       const free = this.options.concurrency - this.slotsHeld - this.reserved;
-      let claim = this.stopping || this.idle ? 0 : Math.min(free, this.options.batchSize);
-      // A second cycle only for a sizeable gap: small top-ups wait for the one in flight.
-      if (this.cycling > 0 && claim < Math.ceil(this.options.batchSize / 2)) claim = 0;
-      if (claim <= 0 && this.completions.length === 0) return;
-      if (this.cycling === 0) this.wokenDuringCycle = false;
-      this.cycling++;
-      this.reserved += claim;
-      const cycle = this.runCycle(this.completions.splice(0, COMPLETE_BATCH), claim);
-      this.cycles.add(cycle);
-      void cycle.finally(() => this.cycles.delete(cycle));
+      if (free <= 0) return;
+      // A second claim only for a sizeable gap: small top-ups wait for the one in flight.
+      if (this.claiming > 0 && free < Math.ceil(this.options.batchSize / 2)) return;
+      const wanted = Math.min(free, this.options.batchSize);
+      if (this.claiming === 0) this.wokenDuringClaim = false;
+      this.claiming++;
+      this.reserved += wanted;
+      const claim = this.claimAndRun(wanted);
+      this.claims.add(claim);
+      void claim.finally(() => this.claims.delete(claim));
     }
   }
 
-  private async runCycle(done: JobAttempt[], claim: number): Promise<void> {
+  private async claimAndRun(wanted: number): Promise<void> {
     let jobs: ClaimedJob[];
     try {
-      this.cycle ??= this.chooseCycle();
-      jobs = await (await this.cycle)(done, claim);
+      this.claimer ??= this.chooseClaimer();
+      jobs = await (await this.claimer)(wanted);
     } catch (error) {
-      this.cycling--;
-      this.reserved -= claim;
-      if (!this.stopping) this.deps.logger.warn({ queue: this.name, err: (error as Error).message }, 'cycle failed; claiming again at the next poll');
-      // Left active, the jobs expire and run again: at-least-once, never lost.
-      if (done.length > 0) this.deps.logger.error({ queue: this.name, jobs: done.length }, 'could not record completions; the jobs will run again when they expire');
+      this.claiming--;
+      this.reserved -= wanted;
+      if (!this.stopping) this.deps.logger.warn({ queue: this.name, err: (error as Error).message }, 'claim failed; claiming again at the next poll');
       this.idle = true;
-      this.cycle = undefined;
+      this.claimer = undefined;
       return;
     }
-    this.cycling--;
-    this.reserved -= claim;
-    if (jobs.length < claim && !this.wokenDuringCycle) this.idle = true;
-    // The claimed jobs hold their slots now, and the next cycle leaves before they run.
+    this.claiming--;
+    this.reserved -= wanted;
+    if (jobs.length < wanted && !this.wokenDuringClaim) this.idle = true;
+    // The claimed jobs hold their slots now, and the next claim leaves before they run.
     this.slotsHeld += jobs.length;
     this.pump();
     for (const row of jobs) this.run(row);
   }
 
-  private async chooseCycle(): Promise<Cycle> {
-    const db = this.deps.boss.getDb();
-    const { rows } = await db.executeSql(fetchSql.QUEUE_TABLE, [this.name]);
-    const table = typeof rows[0]?.table === 'string' ? (rows[0].table as string) : undefined;
-    const pairs = (batch: JobAttempt[]) => batch.map((a) => `${a.id}:${a.retryCount}`);
-    if (rows[0]?.policy === 'standard' && table) {
-      const text = fetchSql.settleAndClaim(table);
-      return async (done, n) => (await this.deps.cyclePool.query(text, [this.name, n, done.map((a) => a.id), pairs(done)])).rows as ClaimedJob[];
+  private async settle(batch: JobAttempt[]): Promise<void> {
+    try {
+      this.claimer ??= this.chooseClaimer();
+      await this.claimer.catch(() => undefined);
+      await (this.completer ? this.completer(batch) : this.deps.boss.complete(this.name, batch));
+      if (this.wakeAfterSettle) this.wake();
+    } catch (error) {
+      // Left active, the jobs expire and run again: at-least-once, never lost.
+      this.deps.logger.error({ queue: this.name, jobs: batch.length, err: (error as Error).message }, 'could not record completions; the jobs will run again when they expire');
+    } finally {
+      this.settling--;
+      if (this.completions.length > 0) this.kick();
     }
-    // Singleton-like policies hold waiting jobs back while one is active: a settle may make the next one fetchable.
+  }
+
+  private async chooseClaimer(): Promise<Claimer> {
+    const { rows } = await this.deps.boss.getDb().executeSql(fetchSql.QUEUE_TABLE, [this.name]);
+    const table = typeof rows[0]?.table === 'string' ? (rows[0].table as string) : undefined;
+    if (table) {
+      const text = fetchSql.completeAttempts(table);
+      this.completer = (batch) => this.deps.settleDb.query(text, [this.name, batch.map((a) => a.id).join(','), batch.map((a) => `${a.id}:${a.retryCount}`).join(',')]);
+    }
+    if (rows[0]?.policy === 'standard' && table) {
+      const text = fetchSql.claimStandard(table);
+      return async (n) => {
+        const { rows } = await this.deps.claimDb.query<{ jobs: ClaimedRow[] }>(text, [this.name, n]);
+        return rows[0]!.jobs.map(toClaimedJob);
+      };
+    }
     this.wakeAfterSettle = true;
-    const completeText = table ? fetchSql.completeAttempts(table) : undefined;
-    const complete = (batch: JobAttempt[]) => (completeText ? db.executeSql(completeText, [this.name, batch.map((a) => a.id), pairs(batch)]) : this.deps.boss.complete(this.name, batch));
-    return async (done, n) => {
-      // Completed first: a singleton queue's next job is fetchable only once the active one is settled.
-      if (done.length > 0) await complete(done);
-      if (n <= 0) return [];
+    return async (n) => {
       const jobs = await this.deps.boss.fetch<object>(this.name, { batchSize: n, includeMetadata: true });
       return jobs.map((j) => ({
         id: j.id, data: j.data, retryCount: j.retryCount, retryLimit: j.retryLimit, priority: j.priority,
@@ -266,7 +299,7 @@ export class QueueRunner {
     };
   }
 
-  /** Runs a claimed job in the slot runCycle took for it. */
+  /** Runs a claimed job in the slot claimAndRun took for it. */
   private run(row: ClaimedJob): void {
     const attempt = row.retryCount + 1;
     let data: object;
@@ -436,8 +469,8 @@ export class QueueRunner {
   async drain(deadline: number): Promise<{ finished: number; released: number }> {
     this.stopping = true;
     clearInterval(this.pollTimer);
-    // A cycle in flight still hands its jobs to handlers: they belong to this drain.
-    await Promise.allSettled([...this.cycles]);
+    // A claim in flight still hands its jobs to handlers: they belong to this drain.
+    await Promise.allSettled([...this.claims]);
     const heldAtStart = this.slotsHeld;
     if (this.slotsHeld > 0) {
       await new Promise<void>((resolve) => {
@@ -493,7 +526,7 @@ export class QueueRunner {
   private async settleAll(): Promise<void> {
     for (;;) {
       this.pump();
-      const waits = [...this.pending, ...this.cycles];
+      const waits = [...this.pending, ...this.claims];
       if (waits.length === 0 && this.completions.length === 0) return;
       if (waits.length === 0) await new Promise((resolve) => setImmediate(resolve));
       else await Promise.allSettled(waits);

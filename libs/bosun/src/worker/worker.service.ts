@@ -9,12 +9,12 @@ import { BOSUN_LOGGER, BOSUN_OPTIONS, OPTION_DEFAULTS, type BosunModuleOptions }
 import { QueueRegistry } from '../queues/queue-registry.js';
 import { BosunEvents } from '../runtime/events.js';
 import { Lifecycle, type DrainParticipant } from '../runtime/lifecycle.js';
-import { createPool, type Pool } from '../db/pool.js';
+import { PipelinedConnection } from '../db/pool.js';
 import * as bossSql from './boss-job.sql.js';
-import { CYCLE_SESSION_OPTIONS } from './fetch.sql.js';
+import { CLAIM_SESSION_OPTIONS } from './fetch.sql.js';
 import { JobErrors } from './job-errors.js';
 import { getProcessorMetadata, type ProcessorMetadata } from './processor.decorator.js';
-import { MAX_CYCLES, QueueRunner } from './queue-runner.js';
+import { QueueRunner } from './queue-runner.js';
 
 /** How often this worker looks for jobs whose worker died (heartbeat lapsed, or running past expiry). */
 export const RESCUE_INTERVAL_MS = 2_000;
@@ -46,7 +46,7 @@ export class WorkerRuntime implements OnModuleInit, OnApplicationBootstrap, Befo
   private readonly processors: Discovered[] = [];
   private readonly runners = new Map<string, QueueRunner>();
   private listener?: { close(): Promise<void> };
-  private cyclePool?: Pool;
+  private readonly lanes: PipelinedConnection[] = [];
   private rescueTimer?: NodeJS.Timeout;
   private pruneTimer?: NodeJS.Timeout;
   private startPromise?: Promise<void>;
@@ -148,20 +148,26 @@ export class WorkerRuntime implements OnModuleInit, OnApplicationBootstrap, Befo
     if (served.length > 0) this.servedQueues?.set(served.map((p) => p.metadata.queue.name));
     const boss = this.bossService.boss;
     const instanceId = this.options.instanceId ?? 'worker';
-    // Claims run on connections of their own, with the planner settings the claim statement needs.
-    const cyclePool = createPool({
+    // One connection records every queue's completions; each queue claims on one of its own, with the claim's planner settings.
+    const settleDb = new PipelinedConnection({
       connectionString: this.options.connectionString,
-      max: Math.max(1, served.length * MAX_CYCLES),
-      applicationName: 'bosun-worker-claims',
-      options: CYCLE_SESSION_OPTIONS,
-      onError: (error) => this.logger.warn({ err: error.message }, 'claim connection lost'),
+      applicationName: 'bosun-worker-settle',
+      onError: (error) => this.logger.warn({ err: error.message }, 'completion connection lost'),
     });
-    this.cyclePool = cyclePool;
+    this.lanes.push(settleDb);
     for (const p of served) {
+      const claimDb = new PipelinedConnection({
+        connectionString: this.options.connectionString,
+        applicationName: 'bosun-worker-claim',
+        options: CLAIM_SESSION_OPTIONS,
+        onError: (error) => this.logger.warn({ queue: p.metadata.queue.name, err: error.message }, 'claim connection lost'),
+      });
+      this.lanes.push(claimDb);
       const runner = new QueueRunner(p.metadata.queue, (job) => p.instance.process(job), p.metadata.options, {
         boss,
         pool: this.db.pool,
-        cyclePool,
+        claimDb,
+        settleDb,
         errors: this.errors,
         events: this.events,
         logger: this.logger,
@@ -244,8 +250,7 @@ export class WorkerRuntime implements OnModuleInit, OnApplicationBootstrap, Befo
     const results = await Promise.all([...this.runners.values()].map(async (r) => ({ queue: r.name, ...(await r.drain(deadline)) })));
     await this.listener?.close().catch(() => undefined);
     this.listener = undefined;
-    await this.cyclePool?.end().catch(() => undefined);
-    this.cyclePool = undefined;
+    await Promise.all(this.lanes.map((c) => c.end()));
     const released = results.reduce((n, r) => n + r.released, 0);
     this.logger.info({ queues: results, released }, released ? 'drained: some jobs were released for retry' : 'drained: every in-flight job finished');
   }

@@ -2,10 +2,11 @@ import pg from 'pg';
 import { createLogger } from '../../libs/bosun/src/logging/logger.js';
 import { defineQueue } from '../../libs/bosun/src/queues/define-queue.js';
 import { BosunEvents } from '../../libs/bosun/src/runtime/events.js';
-import { CYCLE_SESSION_OPTIONS, QUEUE_TABLE, settleAndClaim } from '../../libs/bosun/src/worker/fetch.sql.js';
+import { CLAIM_SESSION_OPTIONS, QUEUE_TABLE, claimStandard } from '../../libs/bosun/src/worker/fetch.sql.js';
 import { JobErrors } from '../../libs/bosun/src/worker/job-errors.js';
 import { resolveProcessorOptions } from '../../libs/bosun/src/worker/processor.decorator.js';
-import { MAX_CYCLES, QueueRunner } from '../../libs/bosun/src/worker/queue-runner.js';
+import { MAX_CLAIMS, QueueRunner } from '../../libs/bosun/src/worker/queue-runner.js';
+import { PipelinedConnection } from '../../libs/bosun/src/db/pool.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { startBosun } from '../support/nest.js';
 import { waitFor } from '../support/wait.js';
@@ -20,7 +21,7 @@ interface PlanNode {
 }
 const nodes = (n: PlanNode): string[] => [`${n['Node Type']}${n['Index Name'] ? `:${n['Index Name']}` : ''}`, ...(n.Plans ?? []).flatMap(nodes)];
 
-describe('claim cycles', () => {
+describe('claims and completions', () => {
   let db: TestDatabase;
   let client: Awaited<ReturnType<typeof startBosun>>;
 
@@ -36,14 +37,14 @@ describe('claim cycles', () => {
   it('claims through an ordered index scan whatever the statistics say (no sort of every waiting job)', async () => {
     await client.boss.boss.insert(planQueue.name, Array.from({ length: 5000 }, (_, i) => ({ data: { i }, priority: i % 3 })));
     const { rows } = await db.pool.query(QUEUE_TABLE, [planQueue.name]);
-    const text = settleAndClaim(rows[0].table);
-    const conn = new pg.Client({ connectionString: db.url, options: CYCLE_SESSION_OPTIONS });
+    const text = claimStandard(rows[0].table);
+    const conn = new pg.Client({ connectionString: db.url, options: CLAIM_SESSION_OPTIONS });
     await conn.connect();
     try {
       const plan = async () => {
         await conn.query('BEGIN');
         try {
-          const explained = await conn.query(`EXPLAIN (FORMAT JSON) ${text}`, [planQueue.name, 1000, [], []]);
+          const explained = await conn.query(`EXPLAIN (FORMAT JSON) ${text}`, [planQueue.name, 1000]);
           return nodes(explained.rows[0]['QUERY PLAN'][0].Plan);
         } finally {
           await conn.query('ROLLBACK');
@@ -61,36 +62,47 @@ describe('claim cycles', () => {
     }
   });
 
-  it('settles finished jobs and claims the next ones in one statement, at most two in flight', async () => {
+  it('claims on one pipelined connection and settles on another, in batches, with at most two claims in flight', async () => {
     const total = 1200;
     await client.boss.boss.insert(cycleQueue.name, Array.from({ length: total }, (_, i) => ({ data: { i } })));
-    const real = new pg.Pool({ connectionString: db.url, max: MAX_CYCLES, options: CYCLE_SESSION_OPTIONS });
-    const calls: Array<{ claim: number; settled: number }> = [];
-    let inFlight = 0;
-    let maxInFlight = 0;
-    // The runner's cycle pool, counted: each call is one statement.
-    const cyclePool = {
+    const claimConn = new PipelinedConnection({ connectionString: db.url, options: CLAIM_SESSION_OPTIONS });
+    const settleConn = new PipelinedConnection({ connectionString: db.url });
+    const claims: number[] = [];
+    const settles: number[] = [];
+    let claimsInFlight = 0;
+    let maxClaimsInFlight = 0;
+    let handlersDuringClaim = 0;
+    // The runner's two lanes, counted: each call is one statement.
+    const claimDb = {
       async query(text: string, values: unknown[]) {
-        inFlight++;
-        maxInFlight = Math.max(maxInFlight, inFlight);
+        claimsInFlight++;
+        maxClaimsInFlight = Math.max(maxClaimsInFlight, claimsInFlight);
         try {
-          const result = await real.query(text, values);
-          calls.push({ claim: values[1] as number, settled: (values[2] as string[]).length });
+          const result = await claimConn.query(text, values);
+          claims.push(result.rows[0].jobs.length);
           return result;
         } finally {
-          inFlight--;
+          claimsInFlight--;
         }
       },
-    } as unknown as pg.Pool;
+    };
+    const settleDb = {
+      async query(text: string, values: unknown[]) {
+        settles.push(String(values[1]).split(',').length);
+        return settleConn.query(text, values);
+      },
+    };
     const handled = new Set<string>();
     const runner = new QueueRunner(cycleQueue, (job) => {
       handled.add(job.id);
-      // Half the jobs finish on a later tick, so completions arrive while cycles are in flight.
+      if (claimsInFlight > 0) handlersDuringClaim++;
+      // Half the jobs finish on a later tick, so completions arrive while statements are in flight.
       return job.data.i % 2 ? new Promise((r) => setTimeout(r, 1)) : undefined;
     }, resolveProcessorOptions(cycleQueue.name, { concurrency: 200, batchSize: 100 }), {
       boss: client.boss.boss,
       pool: db.pool,
-      cyclePool,
+      claimDb,
+      settleDb,
       errors: client.app.get(JobErrors),
       events: new BosunEvents(),
       logger: createLogger({ level: 'silent' }),
@@ -104,14 +116,37 @@ describe('claim cycles', () => {
       }, `the ${total} jobs to be recorded completed`, 30_000);
     } finally {
       await runner.stop();
-      await real.end();
+      await claimConn.end();
+      await settleConn.end();
     }
     expect(handled.size).toBe(total);
-    // Every completion rode in a cycle statement; most of those statements also claimed the next jobs.
-    expect(calls.reduce((n, c) => n + c.settled, 0)).toBe(total);
-    const both = calls.filter((c) => c.claim > 0 && c.settled > 0).length;
-    expect(both).toBeGreaterThanOrEqual(Math.floor(total / 100 / 2));
-    expect(calls.length).toBeLessThan(total / 100 * 3);
-    expect(maxInFlight).toBeLessThanOrEqual(MAX_CYCLES);
+    // Every completion went through the settle lane, batched; the claims filled batches of up to 100.
+    expect(settles.reduce((n, c) => n + c, 0)).toBe(total);
+    expect(settles.length).toBeLessThan(total / 2);
+    expect(claims.reduce((n, c) => n + c, 0)).toBe(total);
+    expect(Math.max(...claims)).toBeLessThanOrEqual(100);
+    expect(maxClaimsInFlight).toBeLessThanOrEqual(MAX_CLAIMS);
+    // The next claim was on its way while earlier jobs ran.
+    expect(handlersDuringClaim).toBeGreaterThan(total / 2);
+  });
+
+  it('pipelines statements on one backend, one after another, and reconnects after the connection is cut', async () => {
+    const conn = new PipelinedConnection({ connectionString: db.url });
+    try {
+      // Sent back to back: the second waits in the backend's input while the first sleeps, on the same session.
+      const started = Date.now();
+      const [a, b] = await Promise.all([
+        conn.query(`SELECT pg_backend_pid() AS pid, clock_timestamp() AS at FROM pg_sleep(0.2)`),
+        conn.query(`SELECT pg_backend_pid() AS pid, clock_timestamp() AS at`),
+      ]);
+      expect(b.rows[0].pid).toBe(a.rows[0].pid);
+      expect(new Date(b.rows[0].at).getTime()).toBeGreaterThanOrEqual(new Date(a.rows[0].at).getTime());
+      expect(Date.now() - started).toBeGreaterThanOrEqual(200);
+      await db.pool.query('SELECT pg_terminate_backend($1)', [a.rows[0].pid]);
+      const next = await waitFor(async () => (await conn.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number, 'a statement on a new connection');
+      expect(next).not.toBe(a.rows[0].pid);
+    } finally {
+      await conn.end();
+    }
   });
 });

@@ -93,6 +93,21 @@ describe('claims and completions', () => {
       },
     };
     const handled = new Set<string>();
+    // The metrics' observer sees every start and every completion, without events.
+    const observed = { started: 0, completed: 0, inFlight: 0 };
+    const events = new BosunEvents();
+    events.observeJobs({
+      forQueue: () => ({
+        started: () => {
+          observed.started++;
+          observed.inFlight++;
+        },
+        finished: (outcome, _ms, startedHere) => {
+          if (outcome === 'completed') observed.completed++;
+          if (startedHere) observed.inFlight--;
+        },
+      }),
+    });
     const runner = new QueueRunner(cycleQueue, (job) => {
       handled.add(job.id);
       if (claimsInFlight > 0) handlersDuringClaim++;
@@ -104,7 +119,7 @@ describe('claims and completions', () => {
       claimDb,
       settleDb,
       errors: client.app.get(JobErrors),
-      events: new BosunEvents(),
+      events,
       logger: createLogger({ level: 'silent' }),
       instanceId: 'cycle-test',
     });
@@ -120,6 +135,7 @@ describe('claims and completions', () => {
       await settleConn.end();
     }
     expect(handled.size).toBe(total);
+    expect(observed).toEqual({ started: total, completed: total, inFlight: 0 });
     // Every completion went through the settle lane, batched; the claims filled batches of up to 100.
     expect(settles.reduce((n, c) => n + c, 0)).toBe(total);
     expect(settles.length).toBeLessThan(total / 2);

@@ -23,22 +23,24 @@ describe('Prometheus metrics at /metrics', () => {
     await db.drop();
   });
 
-  it('turns job, schedule and leadership events into bosun_ series, and passes promtool', async () => {
+  it('turns job observations, schedule and leadership events into bosun_ series, and passes promtool', async () => {
     const app = await startHttpBosun({ connectionString: db.url, role: 'scheduler', migrate: true, instanceId: 'm-1', queues: [workQueue] });
     apps.push(app);
     await app.app.get(BossService).whenStarted();
     const events = app.app.get(BosunEvents);
 
-    events.emit('job.started', { queue: 'ops.work', jobId: 'a', attempt: 1, waitMs: 3 });
-    events.emit('job.started', { queue: 'ops.work', jobId: 'b', attempt: 1 });
-    events.emit('job.started', { queue: 'ops.work', jobId: 'c', attempt: 2 });
+    // The worker reports jobs straight to the metrics' observer (no event object per job).
+    const jobs = events.jobObserverFor('ops.work')!;
+    jobs.started(3);
+    jobs.started();
+    jobs.started();
     let text = (await get(`${app.url}/metrics`)).text;
     expect(sample(text, 'bosun_jobs_in_flight', { queue: 'ops.work' })).toBe(3);
 
-    events.emit('job.finished', { queue: 'ops.work', jobId: 'a', attempt: 1, outcome: 'completed', durationMs: 40 });
-    events.emit('job.finished', { queue: 'ops.work', jobId: 'b', attempt: 1, outcome: 'retry', durationMs: 2_000 });
-    // A finish never seen starting (e.g. refused payload) counts as processed but cannot drive in-flight below zero.
-    events.emit('job.finished', { queue: 'ops.work', jobId: 'z', attempt: 1, outcome: 'dead-lettered', durationMs: 0 });
+    jobs.finished('completed', 40, true);
+    jobs.finished('retry', 2_000, true);
+    // A finish never started here (a refused payload, a rescued job) counts as processed but leaves in-flight alone.
+    jobs.finished('dead-lettered', 0, false);
     events.emit('leader.changed', { isLeader: true, term: 4, instanceId: 'm-1', reason: 'won' });
     events.emit('schedule.fired', { schedule: 'digest', queue: 'ops.work', dueAt: new Date(), lagMs: 12, outcome: 'enqueued' });
     events.emit('schedule.fired', { schedule: 'digest', queue: 'ops.work', dueAt: new Date(), lagMs: 700, outcome: 'enqueued' });

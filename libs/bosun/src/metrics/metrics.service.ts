@@ -3,7 +3,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import { BossService } from '../boss/boss.service.js';
 import { BosunDatabase } from '../db/database.js';
 import { BOSUN_OPTIONS, type BosunModuleOptions } from '../module/options.js';
-import { BosunEvents, type BosunEventMap } from '../runtime/events.js';
+import { BosunEvents, type BosunEventMap, type JobObserver, type JobOutcome } from '../runtime/events.js';
 import { Lifecycle } from '../runtime/lifecycle.js';
 
 export const METRIC_PREFIX = 'bosun_';
@@ -134,30 +134,31 @@ export class BosunMetrics implements OnModuleInit, OnModuleDestroy {
     collect: (): void => this.up.set(this.boss.isStarted && !this.lifecycle.draining ? 1 : 0),
   });
 
-  /** Jobs seen starting (a job runs at most once at a time in a process), so a finish without a start never drives in-flight below zero. */
-  private readonly running = new Set<string>();
-  /** Labelled children per queue and per queue+outcome: the hot path skips prom-client's label hashing. */
-  private readonly perQueue = new Map<string, { inFlight: ReturnType<Gauge<'queue'>['labels']>; wait: ReturnType<Histogram<'queue'>['labels']> }>();
-  private readonly perOutcome = new Map<string, { processed: ReturnType<Counter<'queue' | 'outcome'>['labels']>; duration: ReturnType<Histogram<'queue' | 'outcome'>['labels']> }>();
+  /** The worker's per-job observations, with each queue's labelled children resolved once (no label hashing per job). */
+  private readonly jobObserver: JobObserver = {
+    forQueue: (queue) => {
+      const inFlight = this.jobsInFlight.labels(queue);
+      const wait = this.jobWait.labels(queue);
+      const perOutcome = new Map<JobOutcome, { processed: { inc(): void }; duration: { observe(v: number): void } }>();
+      return {
+        started: (waitMs) => {
+          inFlight.inc();
+          if (waitMs !== undefined && waitMs >= 0) wait.observe(waitMs / 1000);
+        },
+        finished: (outcome, durationMs, startedHere) => {
+          if (startedHere) inFlight.dec();
+          let o = perOutcome.get(outcome);
+          if (!o) {
+            o = { processed: this.jobsProcessed.labels(queue, outcome), duration: this.jobDuration.labels(queue, outcome) };
+            perOutcome.set(outcome, o);
+          }
+          o.processed.inc();
+          o.duration.observe(Math.max(0, durationMs) / 1000);
+        },
+      };
+    },
+  };
   private readonly listeners: { [K in keyof BosunEventMap]?: (...args: BosunEventMap[K]) => void } = {
-    'job.started': (event) => {
-      if (this.running.has(event.jobId)) return;
-      this.running.add(event.jobId);
-      const q = this.queueSeries(event.queue);
-      q.inFlight.inc();
-      if (event.waitMs !== undefined && event.waitMs >= 0) q.wait.observe(event.waitMs / 1000);
-    },
-    'job.finished': (event) => {
-      if (this.running.delete(event.jobId)) this.queueSeries(event.queue).inFlight.dec();
-      const key = `${event.queue}\u0000${event.outcome}`;
-      let o = this.perOutcome.get(key);
-      if (!o) {
-        o = { processed: this.jobsProcessed.labels(event.queue, event.outcome), duration: this.jobDuration.labels(event.queue, event.outcome) };
-        this.perOutcome.set(key, o);
-      }
-      o.processed.inc();
-      o.duration.observe(Math.max(0, event.durationMs) / 1000);
-    },
     'leader.changed': (event) => {
       const was = this.isLeader;
       this.isLeader = event.isLeader;
@@ -192,20 +193,13 @@ export class BosunMetrics implements OnModuleInit, OnModuleDestroy {
   }
 
   onModuleInit(): void {
+    this.events.observeJobs(this.jobObserver);
     for (const [name, listener] of Object.entries(this.listeners)) this.events.on(name as keyof BosunEventMap, listener as never);
   }
 
   onModuleDestroy(): void {
+    this.events.observeJobs(undefined);
     for (const [name, listener] of Object.entries(this.listeners)) this.events.off(name as keyof BosunEventMap, listener as never);
-  }
-
-  private queueSeries(queue: string) {
-    let q = this.perQueue.get(queue);
-    if (!q) {
-      q = { inFlight: this.jobsInFlight.labels(queue), wait: this.jobWait.labels(queue) };
-      this.perQueue.set(queue, q);
-    }
-    return q;
   }
 
   /** Replaces every per-queue gauge with this snapshot (queues gone from it disappear from the output). */

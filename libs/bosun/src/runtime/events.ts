@@ -18,5 +18,31 @@ export interface BosunEventMap {
   'schedule.run': [{ schedule: string; outcome: string }];
 }
 
+export type JobOutcome = BosunEventMap['job.finished'][0]['outcome'];
+
+/** One queue's per-job observations, called by the worker without building an event per job. */
+export interface QueueJobObserver {
+  /** waitMs: from enqueued to start, when known. */
+  started(waitMs?: number): void;
+  /** startedHere: this process ran the attempt (a job.started came first), so in-flight counts go down. */
+  finished(outcome: JobOutcome, durationMs: number, startedHere: boolean): void;
+}
+
+/** A sink for the worker's hot path (the metrics service); job.started/job.finished events still go to listeners. */
+export interface JobObserver {
+  forQueue(queue: string): QueueJobObserver;
+}
+
 @Injectable()
-export class BosunEvents extends EventEmitter<BosunEventMap> {}
+export class BosunEvents extends EventEmitter<BosunEventMap> {
+  private jobObserver?: JobObserver;
+
+  /** Registers (or, with undefined, removes) the one job observer. */
+  observeJobs(observer: JobObserver | undefined): void {
+    this.jobObserver = observer;
+  }
+
+  jobObserverFor(queue: string): QueueJobObserver | undefined {
+    return this.jobObserver?.forQueue(queue);
+  }
+}

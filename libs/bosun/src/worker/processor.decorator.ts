@@ -12,7 +12,7 @@ export interface ProcessorOptions {
   pollingIntervalSeconds?: number;
 }
 
-export const PROCESSOR_DEFAULTS = { concurrency: 10, maxBatchSize: 1000, pollingIntervalSeconds: 2 };
+export const PROCESSOR_DEFAULTS = { concurrency: 10, maxBatchSize: Number(process.env.XMB ?? 1000), pollingIntervalSeconds: 2 };
 
 export interface ProcessorMetadata {
   queue: QueueDefinition<any>;

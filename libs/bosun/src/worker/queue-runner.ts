@@ -4,7 +4,7 @@ import { runWithJobContext } from '../logging/job-context.js';
 import { withTransaction, type Pool, type PoolClient, type Queryable } from '../db/pool.js';
 import type { QueueDefinition } from '../queues/define-queue.js';
 import { PayloadValidationError, validatePayload } from '../queues/payload.js';
-import type { BosunEvents } from '../runtime/events.js';
+import type { BosunEvents, QueueJobObserver } from '../runtime/events.js';
 import * as bossSql from './boss-job.sql.js';
 import * as fetchSql from './fetch.sql.js';
 import { describeError, JobAbortedError, type DescribedError, type Job } from './job.js';
@@ -163,6 +163,8 @@ export class QueueRunner {
   private completer?: (batch: JobAttempt[]) => Promise<unknown>;
   /** Singleton-like policies hold waiting jobs back while one is active: a settle may make the next one fetchable. */
   private wakeAfterSettle = false;
+  /** The metrics sink, resolved when the runner starts. */
+  private observer?: QueueJobObserver;
 
   constructor(
     readonly definition: QueueDefinition<any>,
@@ -186,6 +188,7 @@ export class QueueRunner {
   start(): void {
     if (this.started || this.stopping) return;
     this.started = true;
+    this.observer = this.deps.events.jobObserverFor(this.name);
     this.pollTimer = setInterval(() => this.wake(), this.options.pollingIntervalSeconds * 1000);
     this.pollTimer.unref();
     let ticks = 0;
@@ -318,6 +321,7 @@ export class QueueRunner {
     const entry: Running = { row, attempt, deadlineMs: now + row.expireInSeconds * 1000, decided: false, lastTouchMs: now, startedMs: now };
     this.running.set(row.id, entry);
     const job = new RunningJob(this.name, row, attempt, data, entry);
+    this.observer?.started(Math.max(0, now - row.createdMs));
     if (this.deps.events.listenerCount('job.started') > 0) {
       this.deps.events.emit('job.started', { queue: this.name, jobId: row.id, attempt, waitMs: Math.max(0, now - row.createdMs) });
     }
@@ -352,8 +356,10 @@ export class QueueRunner {
       const attempt = { id: entry.row.id, retryCount: entry.row.retryCount };
       if (output === undefined || output === null) this.completions.push(attempt);
       else this.track(this.completeWithOutput(attempt, output));
+      const durationMs = Date.now() - entry.startedMs;
+      this.observer?.finished('completed', durationMs, true);
       if (this.deps.events.listenerCount('job.finished') > 0) {
-        this.deps.events.emit('job.finished', { queue: this.name, jobId: entry.row.id, attempt: entry.attempt, outcome: 'completed', durationMs: Date.now() - entry.startedMs });
+        this.deps.events.emit('job.finished', { queue: this.name, jobId: entry.row.id, attempt: entry.attempt, outcome: 'completed', durationMs });
       }
     }
     this.release();
@@ -425,6 +431,8 @@ export class QueueRunner {
     const terminal = exhaust || row.retryCount >= row.retryLimit;
     const outcome = !terminal ? 'retry' : row.deadLetter ? 'dead-lettered' : 'failed';
     this.deps.logger[terminal ? 'warn' : 'info']({ queue: this.name, jobId: row.id, attempt, kind, outcome, err: error.message }, `job attempt failed: ${outcome}`);
+    // Rescued jobs (instance null) ran elsewhere, and an invalid payload never started.
+    this.observer?.finished(outcome, durationMs, instance !== null && kind !== 'invalid-payload');
     this.deps.events.emit('job.finished', { queue: this.name, jobId: row.id, attempt, outcome, durationMs });
   }
 
@@ -512,7 +520,9 @@ export class QueueRunner {
         return released;
       });
       for (const r of entries) {
-        if (ids.has(r.row.id)) this.deps.events.emit('job.finished', { queue: this.name, jobId: r.row.id, attempt: r.attempt, outcome: 'aborted', durationMs: Date.now() - r.startedMs });
+        if (!ids.has(r.row.id)) continue;
+        this.observer?.finished('aborted', Date.now() - r.startedMs, true);
+        this.deps.events.emit('job.finished', { queue: this.name, jobId: r.row.id, attempt: r.attempt, outcome: 'aborted', durationMs: Date.now() - r.startedMs });
       }
       this.deps.logger.warn({ queue: this.name, released: ids.size }, 'drain timed out: released unfinished jobs for retry');
       return ids.size;

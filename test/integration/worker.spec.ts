@@ -11,7 +11,7 @@ import { BosunEvents, type BosunEventMap } from '../../libs/bosun/src/runtime/ev
 import { JobAbortedError, type Job } from '../../libs/bosun/src/worker/job.js';
 import { JobErrors } from '../../libs/bosun/src/worker/job-errors.js';
 import { Processor, ProcessorOptionsError } from '../../libs/bosun/src/worker/processor.decorator.js';
-import { WorkerRuntime } from '../../libs/bosun/src/worker/worker.service.js';
+import { CLAIM_LANES, WorkerRuntime } from '../../libs/bosun/src/worker/worker.service.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { startBosun } from '../support/nest.js';
 import { waitFor } from '../support/wait.js';
@@ -370,6 +370,25 @@ describe('worker runtime', () => {
     const runs = seen.filter((s) => s.label.startsWith('burst-'));
     expect(runs).toHaveLength(500);
     expect(new Set(runs.map((r) => r.id)).size).toBe(500);
+  });
+
+  it('claims and settles on a fixed set of connections, whatever the number of queues it serves', async () => {
+    expect(SERVED.length).toBeGreaterThan(CLAIM_LANES);
+    if (!worker) await startWorker();
+    // Jobs on three queues at once: every queue's runner claims and settles.
+    const ids = [
+      ...((await client.boss.boss.insert(basicQueue.name, [{ data: { label: 'lanes-a', ms: 0 } }], { returnId: true })) ?? []),
+      ...((await client.boss.boss.insert(historyQueue.name, [{ data: { label: 'lanes-b', ms: 0 } }], { returnId: true })) ?? []),
+      ...((await client.boss.boss.insert(heartbeatQueue.name, [{ data: { label: 'lanes-c', ms: 0 } }], { returnId: true })) ?? []),
+    ];
+    await waitFor(async () => {
+      const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM pgboss.job WHERE id = ANY($1::uuid[]) AND state = 'completed'`, [ids]);
+      return rows[0].n === 3;
+    }, 'the three jobs to complete');
+    const { rows } = await db.pool.query(
+      `SELECT application_name AS name, count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'bosun-worker-%' GROUP BY 1 ORDER BY 1`,
+    );
+    expect(rows).toEqual([{ name: 'bosun-worker-claim', n: CLAIM_LANES }, { name: 'bosun-worker-settle', n: 1 }]);
   });
 
   it('does not let a poison job block the queue behind it', async () => {

@@ -16,6 +16,8 @@ import { JobErrors } from './job-errors.js';
 import { getProcessorMetadata, type ProcessorMetadata } from './processor.decorator.js';
 import { QueueRunner } from './queue-runner.js';
 
+/** Claim connections per worker process (fewer with fewer queues). */
+export const CLAIM_LANES = 2;
 /** How often this worker looks for jobs whose worker died (heartbeat lapsed, or running past expiry). */
 export const RESCUE_INTERVAL_MS = 2_000;
 /** Seconds past expireInSeconds before another process fails a job whose owner should have timed it out itself. */
@@ -148,21 +150,22 @@ export class WorkerRuntime implements OnModuleInit, OnApplicationBootstrap, Befo
     if (served.length > 0) this.servedQueues?.set(served.map((p) => p.metadata.queue.name));
     const boss = this.bossService.boss;
     const instanceId = this.options.instanceId ?? 'worker';
-    // One connection records every queue's completions; each queue claims on one of its own, with the claim's planner settings.
+    // A fixed number of connections whatever the number of queues: one records every queue's completions, and up to
+    // CLAIM_LANES carry the claims (queues share them round-robin), with the claim's planner settings.
     const settleDb = new PipelinedConnection({
       connectionString: this.options.connectionString,
       applicationName: 'bosun-worker-settle',
       onError: (error) => this.logger.warn({ err: error.message }, 'completion connection lost'),
     });
-    this.lanes.push(settleDb);
-    for (const p of served) {
-      const claimDb = new PipelinedConnection({
-        connectionString: this.options.connectionString,
-        applicationName: 'bosun-worker-claim',
-        options: CLAIM_SESSION_OPTIONS,
-        onError: (error) => this.logger.warn({ queue: p.metadata.queue.name, err: error.message }, 'claim connection lost'),
-      });
-      this.lanes.push(claimDb);
+    const claimLanes = Array.from({ length: Math.min(served.length, CLAIM_LANES) }, () => new PipelinedConnection({
+      connectionString: this.options.connectionString,
+      applicationName: 'bosun-worker-claim',
+      options: CLAIM_SESSION_OPTIONS,
+      onError: (error) => this.logger.warn({ err: error.message }, 'claim connection lost'),
+    }));
+    this.lanes.push(settleDb, ...claimLanes);
+    for (const [i, p] of served.entries()) {
+      const claimDb = claimLanes[i % claimLanes.length]!;
       const runner = new QueueRunner(p.metadata.queue, (job) => p.instance.process(job), p.metadata.options, {
         boss,
         pool: this.db.pool,

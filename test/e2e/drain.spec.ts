@@ -76,7 +76,7 @@ describe('SIGTERM with jobs in flight (worker app process)', () => {
     }
   });
 
-  it('with the real worker runtime under load: in-flight gauge from its events, ready 503 at once on SIGTERM, in-flight jobs finish, the rest stay queued, exit 0', async () => {
+  it('with the real worker runtime under load: in-flight gauge from its runners, ready 503 at once on SIGTERM, in-flight jobs finish, the rest stay queued, exit 0', async () => {
     const client = await startBosun({ connectionString: db.url, queues: [simQueue], migrate: false });
     // 5 slots (the sim processor's concurrency) and 4 s jobs: 5 in flight, 15 waiting when SIGTERM comes.
     const ids = (await client.boss.boss.insert('sim', Array.from({ length: 20 }, (_, i) => ({ data: { label: `load-${i}`, ms: 4000 } })), { returnId: true })) as string[];
@@ -84,7 +84,7 @@ describe('SIGTERM with jobs in flight (worker app process)', () => {
     const w = spawnScript('bench/sim/main.js', { DATABASE_URL: db.url, BOSUN_INSTANCE_ID: 'ops-sim', BOSUN_DRAIN_TIMEOUT_SECONDS: '30' });
     try {
       await waitForStatus(`${w.url}/health/ready`, 200);
-      await waitFor(async () => sample((await get(`${w.url}/metrics`)).text, 'bosun_jobs_in_flight', { queue: 'sim' }) === 5, 'five sim jobs in flight (job.started events)');
+      await waitFor(async () => sample((await get(`${w.url}/metrics`)).text, 'bosun_jobs_in_flight', { queue: 'sim' }) === 5, 'five sim jobs in flight');
 
       w.child.kill('SIGTERM');
       await waitForStatus(`${w.url}/health/ready`, 503, 3_000);

@@ -22,7 +22,9 @@ describe('describeError', () => {
 
 describe('resolveProcessorOptions', () => {
   it('fills defaults and never fetches more than the concurrency', () => {
-    expect(resolveProcessorOptions('q')).toEqual({ concurrency: PROCESSOR_DEFAULTS.concurrency, batchSize: PROCESSOR_DEFAULTS.concurrency, pollingIntervalSeconds: 2 });
+    // Half the concurrency by default: a second claim is on its way while the first batch runs.
+    expect(resolveProcessorOptions('q')).toEqual({ concurrency: PROCESSOR_DEFAULTS.concurrency, batchSize: PROCESSOR_DEFAULTS.concurrency / 2, pollingIntervalSeconds: 2 });
+    expect(resolveProcessorOptions('q', { concurrency: 7 }).batchSize).toBe(4);
     expect(resolveProcessorOptions('q', { concurrency: 1 }).batchSize).toBe(1);
     expect(resolveProcessorOptions('q', { concurrency: 3, batchSize: 50 })).toEqual({ concurrency: 3, batchSize: 3, pollingIntervalSeconds: 2 });
     expect(resolveProcessorOptions('q', { concurrency: 5000 }).batchSize).toBe(1000);

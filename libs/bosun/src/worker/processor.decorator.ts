@@ -6,7 +6,7 @@ import type { Job } from './job.js';
 export interface ProcessorOptions {
   /** Jobs of this queue this process runs at once (per queue, per process). Default 10. */
   concurrency?: number;
-  /** Most jobs one fetch claims (two fetches may be in flight); never more than the free slots. Default: the concurrency, at most 1000. */
+  /** Most jobs one claim takes (two claims may be in flight); never more than the free slots. Default: half the concurrency (rounded up), at most 1000, so the next claim is on its way while a batch runs. */
   batchSize?: number;
   /** Fallback polling when no NOTIFY arrives (retries coming due, delayed jobs, a lost listener). Default 2. */
   pollingIntervalSeconds?: number;
@@ -46,7 +46,7 @@ export function resolveProcessorOptions(queue: string, o: ProcessorOptions = {})
   const concurrency = o.concurrency ?? PROCESSOR_DEFAULTS.concurrency;
   return {
     concurrency,
-    batchSize: Math.min(o.batchSize ?? concurrency, concurrency, PROCESSOR_DEFAULTS.maxBatchSize),
+    batchSize: Math.min(o.batchSize ?? Math.ceil(concurrency / 2), concurrency, PROCESSOR_DEFAULTS.maxBatchSize),
     pollingIntervalSeconds: o.pollingIntervalSeconds ?? PROCESSOR_DEFAULTS.pollingIntervalSeconds,
   };
 }

@@ -292,8 +292,21 @@ export class QueueRunner {
       };
     }
     this.wakeAfterSettle = true;
+    // pg-boss's singleton and stately fetch of more than one job ranks a key's waiting jobs without their priority
+    // (row_number() with no ORDER BY): one at a time, each fetch sees the last one active and keeps priority order.
+    const oneByOne = rows[0]?.policy === 'singleton' || rows[0]?.policy === 'stately';
+    const fetch = async (n: number) => {
+      if (!oneByOne) return this.deps.boss.fetch<object>(this.name, { batchSize: n, includeMetadata: true });
+      const jobs = [];
+      for (let i = 0; i < n; i++) {
+        const [job] = await this.deps.boss.fetch<object>(this.name, { batchSize: 1, includeMetadata: true });
+        if (!job) break;
+        jobs.push(job);
+      }
+      return jobs;
+    };
     return async (n) => {
-      const jobs = await this.deps.boss.fetch<object>(this.name, { batchSize: n, includeMetadata: true });
+      const jobs = await fetch(n);
       return jobs.map((j) => ({
         id: j.id, data: j.data, retryCount: j.retryCount, retryLimit: j.retryLimit, priority: j.priority,
         expireInSeconds: j.expireInSeconds, heartbeatSeconds: j.heartbeatSeconds, createdMs: new Date(j.createdOn).getTime(),

@@ -264,6 +264,7 @@ export class QueueRunner {
 
   private async settle(batch: JobAttempt[]): Promise<void> {
     try {
+      // The queue's table, and so its completion statement, is learned with its claimer.
       this.claimer ??= this.chooseClaimer();
       await this.claimer.catch(() => undefined);
       await (this.completer ? this.completer(batch) : this.deps.boss.complete(this.name, batch));
@@ -334,10 +335,9 @@ export class QueueRunner {
     const entry: Running = { row, attempt, deadlineMs: now + row.expireInSeconds * 1000, decided: false, lastTouchMs: now, startedMs: now };
     this.running.set(row.id, entry);
     const job = new RunningJob(this.name, row, attempt, data, entry);
-    this.observer?.started(Math.max(0, now - row.createdMs));
-    if (this.deps.events.listenerCount('job.started') > 0) {
-      this.deps.events.emit('job.started', { queue: this.name, jobId: row.id, attempt, waitMs: Math.max(0, now - row.createdMs) });
-    }
+    const waitMs = Math.max(0, now - row.createdMs);
+    this.observer?.started(waitMs);
+    if (this.deps.events.listenerCount('job.started') > 0) this.deps.events.emit('job.started', { queue: this.name, jobId: row.id, attempt, waitMs });
     let result: unknown;
     try {
       // Every bosun log line the handler writes (and whatever it awaits) carries queue, jobId and attempt.

@@ -163,6 +163,8 @@ export class QueueRunner {
   private completer?: (batch: JobAttempt[]) => Promise<unknown>;
   /** Singleton-like policies hold waiting jobs back while one is active: a settle may make the next one fetchable. */
   private wakeAfterSettle = false;
+  /** Claims allowed in flight: one until the queue's policy is known, and always one for singleton and stately queues. */
+  private claimLimit = 1;
   /** The metrics sink, resolved when the runner starts. */
   private observer?: QueueJobObserver;
 
@@ -225,7 +227,7 @@ export class QueueRunner {
       this.settling++;
       this.track(this.settle(this.completions.splice(0, COMPLETE_BATCH)));
     }
-    while (this.claiming < MAX_CLAIMS && !this.idle && !this.stopping) {
+    while (this.claiming < this.claimLimit && !this.idle && !this.stopping) {
       const free = this.options.concurrency - this.slotsHeld - this.reserved;
       if (free <= 0) return;
       // A second claim only for a sizeable gap: small top-ups wait for the one in flight.
@@ -285,6 +287,11 @@ export class QueueRunner {
       const text = fetchSql.completeAttempts(table);
       this.completer = (batch) => this.deps.settleDb.query(text, [this.name, batch.map((a) => a.id).join(','), batch.map((a) => `${a.id}:${a.retryCount}`).join(',')]);
     }
+    // pg-boss's singleton and stately fetch of more than one job ranks a key's waiting jobs without their priority
+    // (row_number() with no ORDER BY), and of two concurrent fetches the one that locked the higher priority job may
+    // lose the unique-index race and return nothing (pg-boss tolerates 23505 there): one fetch of one job at a time.
+    const oneByOne = rows[0]?.policy === 'singleton' || rows[0]?.policy === 'stately';
+    this.claimLimit = oneByOne ? 1 : MAX_CLAIMS;
     if (rows[0]?.policy === 'standard' && table) {
       const text = fetchSql.claimStandard(table);
       return async (n) => {
@@ -293,9 +300,6 @@ export class QueueRunner {
       };
     }
     this.wakeAfterSettle = true;
-    // pg-boss's singleton and stately fetch of more than one job ranks a key's waiting jobs without their priority
-    // (row_number() with no ORDER BY): one at a time, each fetch sees the last one active and keeps priority order.
-    const oneByOne = rows[0]?.policy === 'singleton' || rows[0]?.policy === 'stately';
     const fetch = async (n: number) => {
       if (!oneByOne) return this.deps.boss.fetch<object>(this.name, { batchSize: n, includeMetadata: true });
       const jobs = [];

@@ -36,6 +36,12 @@ export interface Queryable {
 /** Runs fn inside BEGIN/COMMIT on one client, rolling back on any error. */
 export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
+  // pg-pool takes its idle 'error' listener off a checked-out client: a connection cut mid-transaction would emit it unheard and end the process.
+  let lost: Error | undefined;
+  const onError = (error: Error) => {
+    lost ??= error;
+  };
+  client.on('error', onError);
   try {
     await client.query('BEGIN');
     const result = await fn(client);
@@ -45,7 +51,9 @@ export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClie
     await client.query('ROLLBACK').catch(() => undefined);
     throw error;
   } finally {
-    client.release();
+    client.removeListener('error', onError);
+    // A lost connection is discarded rather than handed to the next caller.
+    client.release(lost);
   }
 }
 

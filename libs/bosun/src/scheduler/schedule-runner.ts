@@ -366,23 +366,14 @@ export class ScheduleRunner {
     const info = this.entries.get(schedule)?.info;
     if (!info) return;
     const jobId = randomUUID();
-    const client = await this.deps.pool.connect();
-    try {
-      await client.query('BEGIN');
+    // A stale term writes nothing: its transaction only read.
+    const released = await withTransaction(this.deps.pool, async (client) => {
       const { rows: current } = await client.query(runSql.CHECK_TERM, [term, String(Math.round(this.deps.leaseMs))]);
-      if (current.length === 0) {
-        await client.query('ROLLBACK');
-        return;
-      }
+      if (current.length === 0) return false;
       const { rows } = await client.query(runSql.RELEASE_WAITING, [schedule, dueAt, jobId]);
       if (rows.length > 0) await this.insertJobs(client, [{ schedule, dueAt, outcome: 'enqueued', reason: null, queue: info.queue, jobId }]);
-      await client.query('COMMIT');
-      if (rows.length > 0) this.deps.events.emit('schedule.fired', { schedule, queue: info.queue, dueAt, lagMs: Date.now() - dueAt.getTime(), outcome: 'enqueued' });
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+      return rows.length > 0;
+    });
+    if (released) this.deps.events.emit('schedule.fired', { schedule, queue: info.queue, dueAt, lagMs: Date.now() - dueAt.getTime(), outcome: 'enqueued' });
   }
 }

@@ -63,8 +63,14 @@ describe('bosun migrate', () => {
     const app = spawnApp('worker', { DATABASE_URL: db.url });
     try {
       await waitForStatus(`${app.url}/health/startup`, 503);
-      const body = (await (await fetch(`${app.url}/health/startup`)).json()) as { error: { schema: { message: string } } };
-      expect(body.error.schema.message).toMatch(/database schema is behind: bosun 0\/\d+, pg-boss not installed\/\d+; run `bosun migrate`/);
+      // The first probes may answer before the schema was read at all ("not checked yet"): wait for the reason.
+      const message = await waitFor(async () => {
+        const res = await fetch(`${app.url}/health/startup`);
+        const body = (await res.json()) as { error?: { schema?: { message?: string } } };
+        const text = body.error?.schema?.message;
+        return res.status === 503 && text && text !== 'not checked yet' ? text : undefined;
+      }, 'the startup probe to name the schema check');
+      expect(message).toMatch(/database schema is behind: bosun 0\/\d+, pg-boss not installed\/\d+; run `bosun migrate`/);
       // The log line is written asynchronously: it may trail the probe's answer by a moment.
       await waitFor(() => app.logs().some((l) => String(l.msg).includes('run `bosun migrate`')), 'the log line naming `bosun migrate`');
       await migrate(db.url);

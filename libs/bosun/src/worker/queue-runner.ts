@@ -538,8 +538,9 @@ export class QueueRunner {
       });
       for (const r of entries) {
         if (!ids.has(r.row.id)) continue;
-        this.observer?.finished('aborted', Date.now() - r.startedMs, true);
-        this.deps.events.emit('job.finished', { queue: this.name, jobId: r.row.id, attempt: r.attempt, outcome: 'aborted', durationMs: Date.now() - r.startedMs });
+        const durationMs = Date.now() - r.startedMs;
+        this.observer?.finished('aborted', durationMs, true);
+        this.deps.events.emit('job.finished', { queue: this.name, jobId: r.row.id, attempt: r.attempt, outcome: 'aborted', durationMs });
       }
       this.deps.logger.warn({ queue: this.name, released: ids.size }, 'drain timed out: released unfinished jobs for retry');
       return ids.size;
